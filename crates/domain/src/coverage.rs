@@ -167,8 +167,8 @@ pub struct Terms {
     pub deadline: NaiveDate,
     /// The share of units to cover.
     pub target: f64,
-    /// Topic keys by slot.
-    pub topics: Vec<String>,
+    /// The topics in the campaign's order: each topic's slot and key.
+    pub topics: Vec<(usize, String)>,
 }
 
 /// A region as a report lists it.
@@ -227,8 +227,7 @@ impl CoverageRow {
         let topics = terms
             .topics
             .iter()
-            .enumerate()
-            .map(|(slot, key)| (key.clone(), totals.topics.get(slot).copied().unwrap_or(0)))
+            .map(|(slot, key)| (key.clone(), totals.topics.get(*slot).copied().unwrap_or(0)))
             .collect();
         CoverageRow {
             code: region.code,
@@ -318,7 +317,7 @@ mod tests {
     }
 
     fn terms() -> Terms {
-        Terms { deadline: d(30), target: 0.5, topics: vec!["theme".into(), "decade".into()] }
+        Terms { deadline: d(30), target: 0.5, topics: vec![(0, "theme".into()), (1, "decade".into())] }
     }
 
     #[test]

@@ -1,0 +1,111 @@
+//! The store's one error type.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// How many row errors an import collects before it stops looking.
+pub const MAX_ROW_ERRORS: usize = 100;
+
+/// Why a store operation failed.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The thing asked for does not exist.
+    #[error("{what} {key:?} not found")]
+    NotFound {
+        /// What kind of thing: "campaign", "division", …
+        what: &'static str,
+        /// The key that was looked up.
+        key: String,
+    },
+    /// An input has bad rows; nothing of it was stored.
+    #[error("{}", Invalid(errors, *more))]
+    Invalid {
+        /// The errors found, in file order, at most [`MAX_ROW_ERRORS`].
+        errors: Vec<RowError>,
+        /// How many more rows were bad past that limit.
+        more: usize,
+    },
+    /// A request that breaks a rule of the data (the text says which).
+    #[error("{0}")]
+    Rejected(String),
+    /// A database URL we cannot use.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH, a file path, or postgres://…")]
+    Url(String),
+    /// A file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// SQLite failed.
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed.
+    #[error("postgres: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// No connection could be had.
+    #[error("database connection: {0}")]
+    Pool(#[from] r2d2::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration: {0}")]
+    Migration(#[from] refinery::Error),
+}
+
+/// One bad row (or a bad header) of an input file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// The file, as the user named it.
+    pub file: String,
+    /// The line in the file, 1 for the header.
+    pub line: u64,
+    /// The column at fault, if one is.
+    pub field: Option<String>,
+    /// What is wrong, in words.
+    pub message: String,
+}
+
+impl RowError {
+    /// An error in one field.
+    pub fn field(file: &str, line: u64, field: &str, message: impl Into<String>) -> RowError {
+        RowError { file: file.to_owned(), line, field: Some(field.to_owned()), message: message.into() }
+    }
+
+    /// An error of the whole row.
+    pub fn row(file: &str, line: u64, message: impl Into<String>) -> RowError {
+        RowError { file: file.to_owned(), line, field: None, message: message.into() }
+    }
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: ", self.file, self.line)?;
+        if let Some(field) = &self.field {
+            write!(f, "field `{field}`: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+struct Invalid<'a>(&'a [RowError], usize);
+
+impl fmt::Display for Invalid<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Invalid(errors, more) = *self;
+        let total = errors.len() + more;
+        let mut files: Vec<&str> = errors.iter().map(|e| e.file.as_str()).collect();
+        files.dedup();
+        write!(f, "{}: {total} error{}, nothing was stored", files.join(", "), if total == 1 { "" } else { "s" })?;
+        for e in errors {
+            write!(f, "\n  {e}")?;
+        }
+        if more > 0 {
+            write!(f, "\n  … and {more} more")?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,83 @@
+//! `import lecturers`: members of lecture groups, with the topics they cover.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+
+use domain::{DivisionCode, Level, is_valid_key};
+
+use super::{Columns, CsvTable, Errors, ImportSummary, split_list};
+use crate::conn::{Conn, LecturerRow};
+use crate::{Error, Progress};
+
+/// Reads `path` (CSV `key,name,group,topics`) and adds or updates those lecturers,
+/// creating the lecture groups they belong to.
+pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+    let columns = Columns { required: &["key", "name", "group", "topics"], optional: &[], others: false };
+    let mut t = CsvTable::open(path, &columns)?;
+    progress.phase(&format!("reading {}", t.name), t.size());
+    let mut errors = Errors::default();
+    let divisions: HashMap<i64, Level> = conn.divisions()?.into_iter().map(|d| (d.id, d.level)).collect();
+    let topics: HashSet<String> = conn.campaigns()?.into_iter().flat_map(|c| c.topics).map(|t| t.key).collect();
+    let stored: HashMap<String, LecturerRow> = conn.lecturers()?.into_iter().map(|l| (l.key.clone(), l)).collect();
+    let mut seen: HashMap<String, u64> = HashMap::new();
+    let mut summary = ImportSummary::default();
+    let mut rows = Vec::new();
+    loop {
+        match t.next_row() {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        }
+        summary.read += 1;
+        let key = t.get("key");
+        if !is_valid_key(key) {
+            errors.push(t.field_error("key", domain::Error::MalformedKey(key.to_owned()).to_string()));
+        } else if let Some(line) = seen.insert(key.to_owned(), t.line()) {
+            errors.push(t.field_error("key", format!("{key:?} appears twice (also at line {line})")));
+        }
+        let name = t.get("name");
+        if name.is_empty() {
+            errors.push(t.field_error("name", "must not be empty"));
+        }
+        let group = match t.get("group").parse::<DivisionCode>() {
+            Err(e) => Err(e.to_string()),
+            Ok(code) => match divisions.get(&code.value()) {
+                None => Err(format!("unknown division {code} (import the division tree first)")),
+                Some(level) if *level > Level::County => {
+                    Err(format!("{code} is a {level}: lecture groups sit at province, city or county level"))
+                }
+                Some(_) => Ok(code.value()),
+            },
+        };
+        let group = group.map_err(|m| errors.push(t.field_error("group", m)));
+        let mut keys = Vec::new();
+        for topic in split_list(t.get("topics")) {
+            if topics.contains(topic) {
+                keys.push(topic);
+            } else {
+                errors.push(t.field_error("topics", format!("unknown topic {topic:?}: not a topic of any campaign")));
+            }
+        }
+        if let Ok(group) = group {
+            rows.push(LecturerRow { id: 0, key: key.to_owned(), name: name.to_owned(), group_division: group, topics: keys.join(";") });
+        }
+    }
+    errors.check()?;
+    let mut changed = Vec::new();
+    for l in rows {
+        match stored.get(&l.key) {
+            None => summary.added += 1,
+            Some(old) if (&old.name, old.group_division, &old.topics) == (&l.name, l.group_division, &l.topics) => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Some(_) => summary.updated += 1,
+        }
+        changed.push(l);
+    }
+    conn.put_lecturers(&changed)?;
+    Ok(summary)
+}

