@@ -45,14 +45,14 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
             t.report(progress);
         }
         let Some((row, bucket)) = check_row(&t, campaign, &units, &lecturers, &mut errors) else { continue };
-        if !errors.is_empty() {
-            continue; // keep checking, stop writing: nothing will be stored
-        }
         if let Some(ext) = &row.ext_id {
             if let Some(first) = batch.ext_lines.insert(ext.clone(), t.line()) {
                 errors.push(t.field_error("id", format!("{ext:?} appears twice (also at line {first})")));
                 continue;
             }
+        }
+        if !errors.is_empty() {
+            continue; // keep checking, stop writing: nothing will be stored
         }
         dirty.insert(bucket);
         batch.rows.push((t.line(), row));
