@@ -50,6 +50,7 @@ pub fn each_backend(test: impl Fn(&TestStore)) {
     test(&s);
     drop(s);
     match std::env::var(POSTGRES_ENV) {
+        Err(_) if std::env::var_os("CI").is_some() => panic!("{POSTGRES_ENV} must be set in CI: nothing is skipped there"),
         Err(_) => eprintln!("skipping the PostgreSQL run: {POSTGRES_ENV} is not set (e.g. postgres://postgres:pw@127.0.0.1/postgres)"),
         Ok(admin) => {
             let db = format!("grassroots_test_{}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::SeqCst), fastrand::u32(..));
