@@ -361,8 +361,11 @@ impl Conn for SqliteConn {
 
     fn bucket_facts(&mut self, campaign: i64, bucket: i64, from: NaiveDate, until: NaiveDate) -> Result<Vec<Fact>, Error> {
         let mut st = self.0.prepare_cached(
+            // CROSS JOIN fixes the join order: a bucket's few units first, then their
+            // sessions by index. Left to itself the planner may scan every session
+            // of the campaign for each bucket.
             "SELECT s.unit_id, s.held_on, s.headcount, s.topics FROM units u
-             JOIN sessions s ON s.campaign_id = ?1 AND s.unit_id = u.id AND s.held_on BETWEEN ?3 AND ?4
+             CROSS JOIN sessions s ON s.campaign_id = ?1 AND s.unit_id = u.id AND s.held_on BETWEEN ?3 AND ?4
              WHERE u.bucket_id = ?2 AND s.status = 'held'",
         )?;
         let rows = st.query_map(params![campaign, bucket, from, until], |r| fact_of(r, 0))?;
@@ -382,8 +385,8 @@ impl Conn for SqliteConn {
         };
         let mut st = self.0.prepare_cached(&format!(
             "SELECT d.township_id, s.unit_id, s.held_on, s.headcount, s.topics FROM divisions d
-             JOIN units u ON u.division_id = d.id
-             JOIN sessions s ON s.campaign_id = ?1 AND s.unit_id = u.id AND s.held_on BETWEEN ?2 AND ?3
+             CROSS JOIN units u ON u.division_id = d.id
+             CROSS JOIN sessions s ON s.campaign_id = ?1 AND s.unit_id = u.id AND s.held_on BETWEEN ?2 AND ?3
              WHERE {filter} AND d.township_id IS NOT NULL AND s.status = 'held'"
         ))?;
         let rows = st.query_map(params![campaign, from, until, under.map(|u| u.1)], |r| Ok((r.get(0)?, fact_of(r, 1)?)))?;
