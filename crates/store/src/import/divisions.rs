@@ -114,11 +114,11 @@ fn read(
     t.report(progress);
 }
 
-/// The merged tree: for every division (stored or incoming), its name and parent.
-type Tree = HashMap<i64, (String, Option<i64>)>;
+/// The merged tree: for every division (stored or incoming), its parent.
+type Parents = HashMap<i64, Option<i64>>;
 
-fn resolve(incoming: &[Incoming], existing: &HashMap<i64, DivisionRow>, files: &[String], errors: &mut Errors) -> Tree {
-    let mut tree: Tree = existing.values().map(|d| (d.id, (d.name.clone(), d.parent))).collect();
+fn resolve(incoming: &[Incoming], existing: &HashMap<i64, DivisionRow>, files: &[String], errors: &mut Errors) -> Parents {
+    let mut tree: Parents = existing.values().map(|d| (d.id, d.parent)).collect();
     let mut seen: HashMap<i64, (usize, u64)> = HashMap::with_capacity(incoming.len());
     for d in incoming {
         if let Some((f, line)) = seen.insert(d.code.value(), (d.file, d.line)) {
@@ -126,7 +126,7 @@ fn resolve(incoming: &[Incoming], existing: &HashMap<i64, DivisionRow>, files: &
             errors.push(RowError::field(&files[d.file], d.line, "code", format!("{} appears twice (also at {at})", d.code)));
         }
         let parent = d.parent.or_else(|| d.code.parent_by_prefix());
-        tree.insert(d.code.value(), (d.name.clone(), parent.map(|p| p.value())));
+        tree.insert(d.code.value(), parent.map(|p| p.value()));
     }
     for d in incoming {
         let field = d.parent_field;
@@ -151,78 +151,115 @@ fn resolve(incoming: &[Incoming], existing: &HashMap<i64, DivisionRow>, files: &
     tree
 }
 
+/// Rows written per call: the national tree is never held twice in memory.
+const CHUNK: usize = 10_000;
+
+fn level_of(id: i64) -> Level {
+    DivisionCode::from_value(id).map_or(Level::Village, |c| c.level())
+}
+
 fn write(
     conn: &mut dyn Conn,
     incoming: &[Incoming],
-    tree: Tree,
+    parents: Parents,
     existing: HashMap<i64, DivisionRow>,
 ) -> Result<ImportSummary, Error> {
+    let by_id: HashMap<i64, usize> = incoming.iter().enumerate().map(|(i, d)| (d.code.value(), i)).collect();
+    let name_of = |id: i64| -> &str {
+        by_id.get(&id).map(|&i| incoming[i].name.as_str()).or_else(|| existing.get(&id).map(|d| d.name.as_str())).unwrap_or("")
+    };
+
     // Ancestors, top level first so that a parent is always done before its children.
-    let mut order: Vec<i64> = tree.keys().copied().collect();
-    order.sort_by_key(|&id| (DivisionCode::from_value(id).map(|c| c.level()).unwrap_or(Level::Village), id));
-    let mut rows: HashMap<i64, DivisionRow> = HashMap::with_capacity(order.len());
-    for id in order {
-        let (name, parent) = &tree[&id];
-        let level = DivisionCode::from_value(id).map(|c| c.level()).unwrap_or(Level::Village);
-        let mut ancestors = parent.and_then(|p| rows.get(&p)).map_or([None; 4], |p| p.ancestors);
+    let mut order: Vec<i64> = parents.keys().copied().collect();
+    order.sort_unstable_by_key(|&id| (level_of(id), id));
+    let mut ancestors: HashMap<i64, [Option<i64>; 4]> = HashMap::with_capacity(order.len());
+    for &id in &order {
+        let level = level_of(id);
+        let mut a = parents[&id].and_then(|p| ancestors.get(&p)).copied().unwrap_or([None; 4]);
         if level < Level::Village {
-            ancestors[level.rank() as usize - 1] = Some(id);
+            a[level.rank() as usize - 1] = Some(id);
         }
-        rows.insert(id, DivisionRow { id, name: name.clone(), level, parent: *parent, ancestors, units: 0 });
+        ancestors.insert(id, a);
     }
+    let bucket_of = |id: i64| -> i64 { ancestors.get(&id).and_then(|a| a[..3].iter().rev().flatten().next().copied()).unwrap_or(id) };
 
-    // Every village division is a unit; keep the stored units' buckets in step.
+    // Every village division is a unit; stored units follow their division's bucket
+    // and, for villages, its name.
     let mut units = conn.units()?;
-    let by_code: HashMap<String, usize> = units.iter().enumerate().map(|(i, u)| (u.code.clone(), i)).collect();
-    let mut unit_changes = Vec::new();
-    let mut moved = false;
-    for d in rows.values().filter(|d| d.level == Level::Village) {
-        let code = d.id.to_string();
-        if !by_code.contains_key(&code) {
-            unit_changes.push(UnitRow { id: 0, code, name: d.name.clone(), kind: UnitKind::Village, division: d.id, bucket: d.bucket() });
-        }
-    }
-    for u in &mut units {
-        let Some(d) = rows.get(&u.division) else { continue };
-        let name = if u.kind == UnitKind::Village { &d.name } else { &u.name };
-        if u.bucket != d.bucket() || &u.name != name {
-            moved |= u.bucket != d.bucket();
-            u.bucket = d.bucket();
-            u.name = name.clone();
-            unit_changes.push(u.clone());
-        }
-    }
+    let village_units: std::collections::HashSet<i64> =
+        units.iter().filter(|u| u.kind == UnitKind::Village).map(|u| u.division).collect();
+    let new_villages: Vec<i64> =
+        order.iter().copied().filter(|&id| level_of(id) == Level::Village && !village_units.contains(&id)).collect();
 
-    // Units under every division.
-    let mut counts: HashMap<i64, i64> = HashMap::new();
-    for division in units.iter().map(|u| u.division).chain(unit_changes.iter().filter(|u| u.id == 0).map(|u| u.division)) {
+    // Units under every division: the stored ones and the new villages.
+    let mut counts: HashMap<i64, i64> = HashMap::with_capacity(order.len());
+    for division in units.iter().map(|u| u.division).chain(new_villages.iter().copied()) {
         let mut at = Some(division);
         while let Some(id) = at {
             *counts.entry(id).or_default() += 1;
-            at = rows.get(&id).and_then(|d| d.parent);
+            at = parents.get(&id).copied().flatten();
         }
     }
+
+    let mut moved = false;
+    units.retain_mut(|u| {
+        let bucket = bucket_of(u.division);
+        let name = if u.kind == UnitKind::Village { name_of(u.division) } else { u.name.as_str() };
+        let changed = u.bucket != bucket || u.name != name;
+        moved |= u.bucket != bucket;
+        if changed {
+            u.name = name.to_owned();
+            u.bucket = bucket;
+        }
+        changed
+    });
 
     let mut summary = ImportSummary { read: incoming.len() as u64, ..ImportSummary::default() };
     for d in incoming {
         match existing.get(&d.code.value()) {
             None => summary.added += 1,
-            Some(old) if old.name != d.name || old.parent != rows[&d.code.value()].parent => summary.updated += 1,
+            Some(old) if old.name != d.name || old.parent != parents[&d.code.value()] => summary.updated += 1,
             Some(_) => summary.unchanged += 1,
         }
     }
-    let mut changed: Vec<DivisionRow> = rows
-        .into_values()
-        .map(|mut d| {
-            d.units = counts.get(&d.id).copied().unwrap_or(0);
-            d
-        })
-        .filter(|d| existing.get(&d.id) != Some(d))
-        .collect();
-    changed.sort_by_key(|d| (d.level, d.id));
-    moved |= changed.iter().any(|d| existing.get(&d.id).is_some_and(|old| old.ancestors != d.ancestors));
-    conn.put_divisions(&changed)?;
-    conn.put_units(&unit_changes)?;
+
+    let mut chunk = Vec::with_capacity(CHUNK);
+    for &id in &order {
+        let row = DivisionRow {
+            id,
+            name: name_of(id).to_owned(),
+            level: level_of(id),
+            parent: parents[&id],
+            ancestors: ancestors[&id],
+            units: counts.get(&id).copied().unwrap_or(0),
+        };
+        match existing.get(&id) {
+            Some(old) if *old == row => continue,
+            Some(old) => moved |= old.ancestors != row.ancestors,
+            None => {}
+        }
+        chunk.push(row);
+        if chunk.len() == CHUNK {
+            conn.put_divisions(&chunk)?;
+            chunk.clear();
+        }
+    }
+    conn.put_divisions(&chunk)?;
+    conn.put_units(&units)?;
+    for ids in new_villages.chunks(CHUNK) {
+        let rows: Vec<UnitRow> = ids
+            .iter()
+            .map(|&id| UnitRow {
+                id: 0,
+                code: id.to_string(),
+                name: name_of(id).to_owned(),
+                kind: UnitKind::Village,
+                division: id,
+                bucket: bucket_of(id),
+            })
+            .collect();
+        conn.put_units(&rows)?;
+    }
     if moved {
         coverage::rebuild_all(conn)?;
     }
