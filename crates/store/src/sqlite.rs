@@ -19,6 +19,11 @@ mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
 }
 
+/// Page cache of a connection between writes, in KiB (SQLite's negative form).
+const READ_CACHE: i64 = -32_768;
+/// Page cache during a write transaction, in KiB.
+const WRITE_CACHE: i64 = -393_216;
+
 /// A pool of connections to one SQLite file.
 pub(crate) type Pool = r2d2::Pool<SqliteConnectionManager>;
 
@@ -30,8 +35,9 @@ pub(crate) fn open(path: &Path) -> Result<Pool, Error> {
         // transaction each, so the cost is one sync per file, not per row.
         c.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-             PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;",
+             PRAGMA temp_store = MEMORY;",
         )?;
+        c.execute_batch(&format!("PRAGMA cache_size = {READ_CACHE}"))?;
         c.busy_timeout(Duration::from_secs(60))
     });
     let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
@@ -113,12 +119,19 @@ fn insert_lecturers(c: &rusqlite::Connection, session: i64, lecturers: &[i64]) -
 
 impl Conn for SqliteConn {
     fn begin(&mut self, write: bool) -> Result<(), Error> {
-        self.0.execute_batch(if write { "BEGIN IMMEDIATE" } else { "BEGIN DEFERRED" })?;
+        if write {
+            // A national import touches indexes far larger than the readers' cache;
+            // the big cache is only allocated as pages are used, and given back at
+            // the end of the transaction.
+            self.0.execute_batch(&format!("PRAGMA cache_size = {WRITE_CACHE}; BEGIN IMMEDIATE"))?;
+        } else {
+            self.0.execute_batch("BEGIN DEFERRED")?;
+        }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), Error> {
-        self.0.execute_batch("COMMIT")?;
+        self.0.execute_batch(&format!("COMMIT; PRAGMA cache_size = {READ_CACHE}"))?;
         Ok(())
     }
 
@@ -126,6 +139,7 @@ impl Conn for SqliteConn {
         if !self.0.is_autocommit() {
             self.0.execute_batch("ROLLBACK")?;
         }
+        self.0.execute_batch(&format!("PRAGMA cache_size = {READ_CACHE}"))?;
         Ok(())
     }
 
