@@ -44,16 +44,61 @@ pub enum Error {
     },
     /// SQLite failed.
     #[error("sqlite: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Sqlite(rusqlite::Error),
     /// PostgreSQL failed.
-    #[error("postgres: {0}")]
-    Postgres(#[from] postgres::Error),
+    #[error("postgres: {}", postgres_message(.0))]
+    Postgres(postgres::Error),
     /// No connection could be had.
     #[error("database connection: {0}")]
-    Pool(#[from] r2d2::Error),
+    Pool(r2d2::Error),
     /// The schema could not be brought up to date.
     #[error("database migration: {0}")]
-    Migration(#[from] refinery::Error),
+    Migration(refinery::Error),
+}
+
+// The database errors carry their whole story in their message; they are not given as
+// sources, so that a printed chain does not repeat it.
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Error {
+        Error::Sqlite(e)
+    }
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Error {
+        Error::Postgres(e)
+    }
+}
+
+impl From<r2d2::Error> for Error {
+    fn from(e: r2d2::Error) -> Error {
+        Error::Pool(e)
+    }
+}
+
+impl From<refinery::Error> for Error {
+    fn from(e: refinery::Error) -> Error {
+        Error::Migration(e)
+    }
+}
+
+/// The server's own words where there are some ("FATAL: password authentication
+/// failed…"), rather than the client's bare "db error".
+fn postgres_message(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut m = format!("{}: {}", db.severity(), db.message());
+        if let Some(detail) = db.detail() {
+            m.push_str(&format!(" ({detail})"));
+        }
+        return m;
+    }
+    let mut m = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        m.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    m
 }
 
 /// One bad row (or a bad header) of an input file.

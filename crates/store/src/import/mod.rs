@@ -164,6 +164,9 @@ impl CsvTable {
         match self.reader.read_record(&mut self.record) {
             Ok(more) => {
                 self.line = self.record.position().map_or(self.line + 1, |p| p.line());
+                if self.record.as_slice().contains('\0') {
+                    return Err(RowError::row(&self.name, self.line, "contains a NUL character"));
+                }
                 Ok(more)
             }
             Err(e) => {
