@@ -7,7 +7,7 @@
 //! round trips.
 
 use chrono::NaiveDate;
-use domain::coverage::{Days, Fact, Tally};
+use domain::coverage::{Fact, Tally};
 use domain::{Level, SessionFormat, SessionStatus, UnitKind};
 
 use crate::Error;
@@ -214,6 +214,9 @@ pub trait Conn {
 
     /// Sessions of a campaign with these external ids.
     fn sessions_by_ext(&mut self, campaign: i64, ext_ids: &[&str]) -> Result<Vec<ExistingSession>, Error>;
+    /// Whether any session of the campaign has an external id: if none has, a new
+    /// import's ids cannot update anything, and need not be looked up.
+    fn has_ext_ids(&mut self, campaign: i64) -> Result<bool, Error>;
     /// The highest session id (0 if there is none).
     fn max_session_id(&mut self) -> Result<i64, Error>;
     /// Inserts sessions with their lecturers.
@@ -223,6 +226,15 @@ pub trait Conn {
 
     /// Held sessions of the campaign dated from `from` to `until` at units of `bucket`.
     fn bucket_facts(&mut self, campaign: i64, bucket: i64, from: NaiveDate, until: NaiveDate) -> Result<Vec<Fact>, Error>;
+    /// Every held session of the campaign dated from `from` to `until`, with its unit's
+    /// bucket, streamed to `each` in one pass: for refreshing most buckets at once.
+    fn campaign_facts(
+        &mut self,
+        campaign: i64,
+        from: NaiveDate,
+        until: NaiveDate,
+        each: &mut dyn FnMut(i64, Fact),
+    ) -> Result<(), Error>;
     /// Held sessions of the campaign dated from `from` to `until` at units whose
     /// division lies under a township, under `under` if given, each with that township.
     fn township_facts(
@@ -239,11 +251,6 @@ pub trait Conn {
     fn put_rollup_days(&mut self, table: Rollup, campaign: i64, rows: &[DayRow]) -> Result<(), Error>;
     /// Deletes all roll-up rows of a campaign, before a rebuild.
     fn clear_rollups(&mut self, campaign: i64) -> Result<(), Error>;
-}
-
-/// All roll-up rows of one division, as [`Days`].
-pub(crate) fn days_of(rows: impl IntoIterator<Item = DayRow>) -> Days {
-    rows.into_iter().map(|r| (r.day, r.tally)).collect()
 }
 
 /// Encodes per-slot topic counts as stored ("3 0 1").

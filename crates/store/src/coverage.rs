@@ -13,7 +13,7 @@ use chrono::NaiveDate;
 use domain::coverage::{CoverageRow, Days, Region, Tally, Terms, diff, tally_days, tally_days_by, total_until};
 use domain::{DivisionCode, Level};
 
-use crate::conn::{Campaign, Conn, DayRow, Rollup, days_of};
+use crate::conn::{Campaign, Conn, DayRow, Rollup};
 use crate::Error;
 
 /// A date after any session: "no upper bound" for row queries.
@@ -26,20 +26,47 @@ pub(crate) fn far_future() -> NaiveDate {
 pub(crate) fn refresh(conn: &mut dyn Conn, campaign: &Campaign, buckets: &BTreeSet<i64>) -> Result<(), Error> {
     let slots = campaign.topic_slots();
     let far = far_future();
+    let fresh = if buckets.len() > 1 && buckets.len() * 2 > conn.buckets()?.len() {
+        // Most of the campaign changed (a national import, say): one sequential pass
+        // over its sessions beats thousands of index walks.
+        let mut facts = Vec::new();
+        let mut bucket_of = HashMap::new();
+        conn.campaign_facts(campaign.id, campaign.start, far, &mut |bucket, fact| {
+            if buckets.contains(&bucket) {
+                bucket_of.insert(fact.unit, bucket);
+                facts.push(fact);
+            }
+        })?;
+        tally_days_by(facts, campaign.start, slots, |u| bucket_of.get(&u).copied())
+    } else {
+        let mut out = HashMap::new();
+        for &bucket in buckets {
+            let facts = conn.bucket_facts(campaign.id, bucket, campaign.start, far)?;
+            out.insert(bucket, tally_days(facts, campaign.start, slots));
+        }
+        out
+    };
+    let list: Vec<i64> = buckets.iter().copied().collect();
+    let mut stored: HashMap<i64, Days> = HashMap::new();
+    for chunk in list.chunks(512) {
+        for row in conn.rollup_days(Rollup::Bucket, campaign.id, chunk, far)? {
+            stored.entry(row.division).or_default().insert(row.day, row.tally);
+        }
+    }
     let mut deltas: HashMap<i64, Days> = HashMap::new();
+    let mut bucket_rows = Vec::new();
+    let empty = Days::new();
     for &bucket in buckets {
-        let facts = conn.bucket_facts(campaign.id, bucket, campaign.start, far)?;
-        let new = tally_days(facts, campaign.start, slots);
-        let old = days_of(conn.rollup_days(Rollup::Bucket, campaign.id, &[bucket], far)?);
-        let delta = diff(&old, &new);
+        let new = fresh.get(&bucket).unwrap_or(&empty);
+        let delta = diff(stored.get(&bucket).unwrap_or(&empty), new);
         if delta.is_empty() {
             continue;
         }
-        let rows: Vec<DayRow> = delta
-            .keys()
-            .map(|&day| DayRow { division: bucket, day, tally: new.get(&day).cloned().unwrap_or_else(|| Tally::zero(slots)) })
-            .collect();
-        conn.put_rollup_days(Rollup::Bucket, campaign.id, &rows)?;
+        bucket_rows.extend(delta.keys().map(|&day| DayRow {
+            division: bucket,
+            day,
+            tally: new.get(&day).cloned().unwrap_or_else(|| Tally::zero(slots)),
+        }));
         let Some(division) = conn.division(bucket)? else { continue };
         for above in division.ancestors[..3].iter().flatten() {
             let days = deltas.entry(*above).or_default();
@@ -48,6 +75,7 @@ pub(crate) fn refresh(conn: &mut dyn Conn, campaign: &Campaign, buckets: &BTreeS
             }
         }
     }
+    conn.put_rollup_days(Rollup::Bucket, campaign.id, &bucket_rows)?;
     let divisions: Vec<i64> = deltas.keys().copied().collect();
     for chunk in divisions.chunks(512) {
         let mut current: HashMap<(i64, NaiveDate), Tally> =

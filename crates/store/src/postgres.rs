@@ -16,6 +16,8 @@ use std::hash::Hash;
 use chrono::NaiveDate;
 use domain::coverage::{Fact, Tally};
 use domain::{KeySet, Level, UnitKind};
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::Type;
 use postgres::{NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
@@ -463,6 +465,13 @@ impl Conn for PgConn {
             .collect())
     }
 
+    fn has_ext_ids(&mut self, campaign: i64) -> Result<bool, Error> {
+        let row = self
+            .0
+            .query_one("SELECT EXISTS (SELECT 1 FROM sessions WHERE campaign_id = $1 AND ext_id IS NOT NULL)", &[&campaign])?;
+        Ok(row.try_get(0)?)
+    }
+
     fn max_session_id(&mut self) -> Result<i64, Error> {
         let row = self.0.query_one("SELECT COALESCE(MAX(id), 0) FROM sessions", &[])?;
         Ok(row.try_get(0)?)
@@ -483,23 +492,42 @@ impl Conn for PgConn {
             }
             // Ascending in the given order, as SQLite numbers rows.
             ids.sort_unstable();
-            let campaigns: Vec<i64> = chunk.iter().map(|s| s.campaign).collect();
-            let exts: Vec<Option<&str>> = chunk.iter().map(|s| s.ext_id.as_deref()).collect();
-            let units: Vec<i64> = chunk.iter().map(|s| s.unit).collect();
-            let days: Vec<NaiveDate> = chunk.iter().map(|s| s.held_on).collect();
-            let headcounts: Vec<i64> = chunk.iter().map(|s| s.headcount).collect();
-            let topics: Vec<i64> = chunk.iter().map(|s| s.topics).collect();
-            let audiences: Vec<i64> = chunk.iter().map(|s| s.audiences).collect();
-            let formats: Vec<&str> = chunk.iter().map(|s| s.format.as_str()).collect();
-            let statuses: Vec<&str> = chunk.iter().map(|s| s.status.as_str()).collect();
-            let titles: Vec<&str> = chunk.iter().map(|s| s.title.as_str()).collect();
-            self.0.execute(
-                "INSERT INTO sessions (id, campaign_id, ext_id, unit_id, held_on, headcount, topics, audiences,
-                                       format, status, title)
-                 SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::date[], $6::bigint[],
-                                      $7::bigint[], $8::bigint[], $9::text[], $10::text[], $11::text[])",
-                &[&ids, &campaigns, &exts, &units, &days, &headcounts, &topics, &audiences, &formats, &statuses, &titles],
+            // COPY, in binary: several times faster than an INSERT of arrays, which
+            // matters for millions of sessions.
+            let sink = self.0.copy_in(
+                "COPY sessions (id, campaign_id, ext_id, unit_id, held_on, headcount, topics, audiences, format, status, title)
+                 FROM STDIN BINARY",
             )?;
+            let types = [
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::INT8,
+                Type::DATE,
+                Type::INT8,
+                Type::INT8,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::TEXT,
+            ];
+            let mut w = BinaryCopyInWriter::new(sink, &types);
+            for (id, s) in ids.iter().zip(chunk) {
+                w.write(&[
+                    id,
+                    &s.campaign,
+                    &s.ext_id.as_deref(),
+                    &s.unit,
+                    &s.held_on,
+                    &s.headcount,
+                    &s.topics,
+                    &s.audiences,
+                    &s.format.as_str(),
+                    &s.status.as_str(),
+                    &s.title.as_str(),
+                ])?;
+            }
+            w.finish()?;
             let (sessions, lecturers) = lecturer_links(ids.iter().copied().zip(chunk));
             insert_lecturers(&mut self.0, &sessions, &lecturers)?;
         }
@@ -559,6 +587,27 @@ impl Conn for PgConn {
             &[&campaign, &bucket, &from, &until],
         )?;
         read_rows(&rows, |r| fact_of(r, 0))
+    }
+
+    fn campaign_facts(
+        &mut self,
+        campaign: i64,
+        from: NaiveDate,
+        until: NaiveDate,
+        each: &mut dyn FnMut(i64, Fact),
+    ) -> Result<(), Error> {
+        // Streamed row by row: a national campaign has millions of sessions.
+        let params: [&(dyn postgres::types::ToSql + Sync); 3] = [&campaign, &from, &until];
+        let mut rows = self.0.query_raw(
+            "SELECT u.bucket_id, s.unit_id, s.held_on, s.headcount, s.topics FROM sessions s
+             JOIN units u ON u.id = s.unit_id
+             WHERE s.campaign_id = $1 AND s.status = 'held' AND s.held_on BETWEEN $2 AND $3",
+            params,
+        )?;
+        while let Some(r) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
+            each(r.try_get(0)?, fact_of(&r, 1)?);
+        }
+        Ok(())
     }
 
     fn township_facts(

@@ -320,6 +320,11 @@ impl Conn for SqliteConn {
         Ok(out)
     }
 
+    fn has_ext_ids(&mut self, campaign: i64) -> Result<bool, Error> {
+        let sql = "SELECT EXISTS (SELECT 1 FROM sessions WHERE campaign_id = ?1 AND ext_id IS NOT NULL)";
+        Ok(self.0.query_row(sql, [campaign], |r| r.get(0))?)
+    }
+
     fn max_session_id(&mut self) -> Result<i64, Error> {
         Ok(self.0.query_row("SELECT COALESCE(MAX(id), 0) FROM sessions", [], |r| r.get(0))?)
     }
@@ -384,6 +389,26 @@ impl Conn for SqliteConn {
         )?;
         let rows = st.query_map(params![campaign, bucket, from, until], |r| fact_of(r, 0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn campaign_facts(
+        &mut self,
+        campaign: i64,
+        from: NaiveDate,
+        until: NaiveDate,
+        each: &mut dyn FnMut(i64, Fact),
+    ) -> Result<(), Error> {
+        // Sessions in table order (a sequential read), their units from the primary key.
+        let mut st = self.0.prepare_cached(
+            "SELECT u.bucket_id, s.unit_id, s.held_on, s.headcount, s.topics FROM sessions s
+             CROSS JOIN units u ON u.id = s.unit_id
+             WHERE s.campaign_id = ?1 AND s.status = 'held' AND s.held_on BETWEEN ?2 AND ?3",
+        )?;
+        let mut rows = st.query(params![campaign, from, until])?;
+        while let Some(r) = rows.next()? {
+            each(r.get(0)?, fact_of(r, 1)?);
+        }
+        Ok(())
     }
 
     fn township_facts(

@@ -405,6 +405,19 @@ fn coverage_equals_the_definition_through_adds_updates_and_cancellations() {
                 }
             }
         }
+        // One session changed on its own refreshes one bucket, not the campaign.
+        let (id, sess) = reference.sessions.iter().find(|(_, s)| s.held).map(|(i, s)| (i.clone(), s.clone())).unwrap();
+        let moved = Sess { unit: "230299001002".into(), date: date("2022-11-06"), ..sess };
+        let keys: Vec<&str> = moved.topics.iter().map(|&t| topic_keys[t]).collect();
+        let file = s.file("one.csv", &format!("id,unit,date,topics,headcount\n{id},{},{},{},{}\n", moved.unit, moved.date, keys.join(";"), moved.headcount));
+        s.store.import_sessions("c1", &file, &Quiet).unwrap();
+        reference.sessions.insert(id, moved);
+        for row in report(s, Some(Level::County), None, "2022-12-01").into_iter().chain(report(s, None, Some("23"), "2022-12-01")) {
+            let expected = reference.row(&row.code, start, date("2022-12-01"));
+            let got = (row.units, row.covered, row.sessions, row.audience, row.topics.iter().map(|t| t.1).collect());
+            assert_eq!(got, expected, "{}: after a single update, {}", s.name, row.code);
+        }
+
         // A campaign whose start moves rebuilds its roll-ups.
         apply(s, &CAMPAIGN.replace("2022-11-04", "2022-11-15")).unwrap();
         for row in report(s, None, Some("23"), "2022-12-01") {
@@ -441,4 +454,31 @@ fn a_postgres_server_that_refuses_is_quoted() {
     assert_ne!(wrong, admin, "the admin URL has the form postgres://postgres:PASSWORD@…");
     let err = Store::open(&wrong).err().expect("a wrong password is refused").to_string();
     assert!(err.contains("password authentication failed"), "{err}");
+}
+
+#[test]
+fn an_id_repeated_far_apart_in_a_big_file_is_caught() {
+    each_backend(|s| {
+        s.store.import_divisions(&tree(s), &Quiet).unwrap();
+        apply(s, CAMPAIGN).unwrap();
+        // Far enough apart to fall in different write batches.
+        let mut csv = String::from("id,unit,date,topics,headcount\n");
+        for i in 0..9000 {
+            let id = if i == 8500 { 17 } else { i };
+            csv.push_str(&format!("{id},230101001001,2022-11-05,theme,1\n"));
+        }
+        let joined = invalid(s.store.import_sessions("c1", &s.file("big.csv", &csv), &Quiet)).join("\n");
+        assert!(joined.contains(":8502: field `id`: \"17\" appears twice in this file"), "{}: {joined}", s.name);
+        assert_eq!(report(s, None, None, "2022-12-01")[0].sessions, 0, "nothing stored");
+        // Without the repeat, all are stored; imported again, all are updates.
+        let fixed: String = std::iter::once("id,unit,date,topics,headcount\n".to_owned())
+            .chain((0..9000).map(|i| format!("{i},230101001001,2022-11-05,theme,1\n")))
+            .collect();
+        let file = s.file("big-fixed.csv", &fixed);
+        let first = s.store.import_sessions("c1", &file, &Quiet).unwrap();
+        assert_eq!((first.added, first.updated), (9000, 0));
+        let again = s.store.import_sessions("c1", &file, &Quiet).unwrap();
+        assert_eq!((again.added, again.updated), (0, 9000));
+        assert_eq!(report(s, None, None, "2022-12-01")[0].sessions, 9000);
+    });
 }

@@ -1,6 +1,7 @@
 //! `import sessions`: reported sessions of one campaign.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -29,7 +30,13 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
 
     let mut errors = Errors::default();
     let mut summary = ImportSummary::default();
-    let mut batch = Batch { rows: Vec::new(), ext_lines: HashMap::new(), stored_before: conn.max_session_id()? };
+    let mut batch = Batch {
+        rows: Vec::new(),
+        ext_lines: HashMap::new(),
+        stored_before: conn.max_session_id()?,
+        updates_possible: conn.has_ext_ids(campaign.id)?,
+        earlier: HashSet::new(),
+    };
     let mut dirty = BTreeSet::new();
     loop {
         match t.next_row() {
@@ -74,6 +81,14 @@ struct Batch {
     rows: Vec<(u64, SessionRow)>,
     /// External ids of this batch, to catch one repeated within it.
     ext_lines: HashMap<String, u64>,
+    /// Whether the campaign had sessions with external ids before this import; if
+    /// not, an id can only match one this import wrote, and only ids in `earlier` are
+    /// looked up.
+    updates_possible: bool,
+    /// Hashes of the external ids of earlier batches (8 bytes each where the ids
+    /// themselves would take many times that): a hit may be a repeated id, and is
+    /// checked against the database.
+    earlier: HashSet<u64>,
     /// The highest session id before this import: a match above it was inserted by
     /// this import, so its `id` is repeated in the file rather than stored before.
     stored_before: i64,
@@ -89,7 +104,12 @@ impl Batch {
         dirty: &mut BTreeSet<i64>,
         errors: &mut Errors,
     ) -> Result<(), Error> {
-        let exts: Vec<&str> = self.rows.iter().filter_map(|(_, r)| r.ext_id.as_deref()).collect();
+        let exts: Vec<&str> = self
+            .rows
+            .iter()
+            .filter_map(|(_, r)| r.ext_id.as_deref())
+            .filter(|e| self.updates_possible || self.earlier.contains(&hash(e)))
+            .collect();
         let found: HashMap<String, (i64, i64)> = if exts.is_empty() {
             HashMap::new()
         } else {
@@ -111,6 +131,9 @@ impl Batch {
             }
         }
         self.ext_lines.clear();
+        if !self.updates_possible {
+            self.earlier.extend(inserts.iter().filter_map(|r| r.ext_id.as_deref()).map(hash));
+        }
         if !errors.is_empty() {
             return Ok(());
         }
@@ -120,6 +143,12 @@ impl Batch {
         conn.update_sessions(&updates)?;
         Ok(())
     }
+}
+
+fn hash(ext: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    ext.hash(&mut h);
+    h.finish()
 }
 
 /// Checks one row; None if it is bad (its errors pushed).
