@@ -84,7 +84,8 @@ fn main() -> Result<()> {
                     };
                     let db = format!("grassroots_bench_{n}");
                     let mut c = postgres::Client::connect(admin, postgres::NoTls)?;
-                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE); CREATE DATABASE {db}"))?;
+                    c.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))?;
+                    c.batch_execute(&format!("CREATE DATABASE {db}"))?;
                     let base = admin.split('?').next().unwrap_or(admin);
                     (format!("{}/{db}", base.rsplit_once('/').map_or(base, |(b, _)| b)), Some((admin.clone(), db)))
                 }
