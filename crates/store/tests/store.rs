@@ -463,22 +463,22 @@ fn an_id_repeated_far_apart_in_a_big_file_is_caught() {
         apply(s, CAMPAIGN).unwrap();
         // Far enough apart to fall in different write batches.
         let mut csv = String::from("id,unit,date,topics,headcount\n");
-        for i in 0..9000 {
-            let id = if i == 8500 { 17 } else { i };
+        for i in 0..70_000 {
+            let id = if i == 40_000 { 17 } else { i };
             csv.push_str(&format!("{id},230101001001,2022-11-05,theme,1\n"));
         }
         let joined = invalid(s.store.import_sessions("c1", &s.file("big.csv", &csv), &Quiet)).join("\n");
-        assert!(joined.contains(":8502: field `id`: \"17\" appears twice in this file"), "{}: {joined}", s.name);
+        assert!(joined.contains(":40002: field `id`: \"17\" appears twice in this file"), "{}: {joined}", s.name);
         assert_eq!(report(s, None, None, "2022-12-01")[0].sessions, 0, "nothing stored");
         // Without the repeat, all are stored; imported again, all are updates.
         let fixed: String = std::iter::once("id,unit,date,topics,headcount\n".to_owned())
-            .chain((0..9000).map(|i| format!("{i},230101001001,2022-11-05,theme,1\n")))
+            .chain((0..70_000).map(|i| format!("{i},230101001001,2022-11-05,theme,1\n")))
             .collect();
         let file = s.file("big-fixed.csv", &fixed);
         let first = s.store.import_sessions("c1", &file, &Quiet).unwrap();
-        assert_eq!((first.added, first.updated), (9000, 0));
+        assert_eq!((first.added, first.updated), (70_000, 0));
         let again = s.store.import_sessions("c1", &file, &Quiet).unwrap();
-        assert_eq!((again.added, again.updated), (0, 9000));
-        assert_eq!(report(s, None, None, "2022-12-01")[0].sessions, 9000);
+        assert_eq!((again.added, again.updated), (0, 70_000));
+        assert_eq!(report(s, None, None, "2022-12-01")[0].sessions, 70_000);
     });
 }
