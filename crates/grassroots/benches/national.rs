@@ -200,6 +200,15 @@ fn generate(cache: &Path, villages: &[String], n: u64, prefix: &str, seed: u64) 
     Ok(path)
 }
 
+/// The code of the county with the most village-level units.
+fn largest_county(tree: &Path) -> Result<String> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for v in read_villages(tree)? {
+        *counts.entry(v[..6].to_owned()).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map(|(c, _)| c).context("no villages")
+}
+
 /// Runs the real binary, returning its time, its peak memory (VmHWM, sampled every
 /// 10 ms while it runs) and its output.
 fn grassroots(url: &str, args: &[&str]) -> Result<(Duration, u64, String)> {
@@ -282,8 +291,9 @@ fn run(url: &str, backend: &str, n: u64, tree: &Path, campaign: &Path, sessions:
     let province = CoverageQuery { campaign: "cpc20".into(), level: Some(Level::Province), under: None, as_of };
     m.province = time_report(&store, &province, repeat)?;
     println!("report, 31 provinces: median {:?}, p95 {:?}, max {:?}", m.province.median, m.province.p95, m.province.max);
-    // The county with the most sessions, drilled down to its townships.
-    let busiest: DivisionCode = "130681".parse()?; // 涿州市, Hebei: a county with many villages
+    // The county with the most villages, drilled down to its townships: the slowest
+    // drill-down there is.
+    let busiest: DivisionCode = largest_county(tree)?.parse()?;
     let drill = CoverageQuery { campaign: "cpc20".into(), level: Some(Level::Township), under: Some(busiest), as_of };
     m.drill = time_report(&store, &drill, repeat)?;
     println!("report, townships of county {busiest}: median {:?}, p95 {:?}", m.drill.median, m.drill.p95);
