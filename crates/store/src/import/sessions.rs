@@ -53,9 +53,14 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
         }
         let Some((row, bucket)) = check_row(&t, campaign, &units, &lecturers, &mut errors) else { continue };
         if let Some(ext) = &row.ext_id {
-            if let Some(first) = batch.ext_lines.insert(ext.clone(), t.line()) {
-                errors.push(t.field_error("id", format!("{ext:?} appears twice (also at line {first})")));
-                continue;
+            if let Some(first) = batch.ext_lines.insert(hash(ext), t.line()) {
+                // Same hash: the same id, unless 64-bit hashes collide (then the rows
+                // tell, where they were kept).
+                let same = batch.rows.iter().find(|(line, _)| *line == first).is_none_or(|(_, r)| r.ext_id.as_ref() == Some(ext));
+                if same {
+                    errors.push(t.field_error("id", format!("{ext:?} appears twice (also at line {first})")));
+                    continue;
+                }
             }
         }
         if !errors.is_empty() {
@@ -79,8 +84,9 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
 
 struct Batch {
     rows: Vec<(u64, SessionRow)>,
-    /// External ids of this batch, to catch one repeated within it.
-    ext_lines: HashMap<String, u64>,
+    /// Hashes of this batch's external ids and their lines, to catch one repeated
+    /// within it without a copy of every id.
+    ext_lines: HashMap<u64, u64>,
     /// Whether the campaign had sessions with external ids before this import; if
     /// not, an id can only match one this import wrote, and only ids in `earlier` are
     /// looked up.
@@ -169,7 +175,9 @@ fn check_row(
         let m = if unit_code.is_empty() { "must not be empty".to_owned() } else { format!("unknown unit {unit_code:?}") };
         errors.push(t.field_error("unit", m));
     }
-    let date = NaiveDate::parse_from_str(t.get("date"), "%Y-%m-%d")
+    let date = t
+        .get("date")
+        .parse::<NaiveDate>()
         .map_err(|_| errors.push(t.field_error("date", format!("{:?} is not a date of the form YYYY-MM-DD", t.get("date")))))
         .ok();
     let topics = key_set(t, "topics", &campaign.topics, "topic", errors);
