@@ -14,7 +14,9 @@
 //! change, the store recomputes the affected buckets with [`tally_days`] and applies
 //! the [`diff`] to every region above.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 use std::hash::Hash;
 
 use chrono::NaiveDate;
@@ -106,8 +108,8 @@ pub fn tally_days_by<K: Hash + Eq + Copy>(
         day: NaiveDate,
         topics: Vec<Option<NaiveDate>>,
     }
-    let mut firsts: HashMap<i64, First> = HashMap::new();
-    let mut out: HashMap<K, Days> = HashMap::new();
+    let mut firsts: HashMap<i64, First> = HashMap::default();
+    let mut out: HashMap<K, Days> = HashMap::default();
     for f in facts {
         if f.day < start {
             continue;

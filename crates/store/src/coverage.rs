@@ -30,7 +30,7 @@ pub(crate) fn refresh(conn: &mut dyn Conn, campaign: &Campaign, buckets: &BTreeS
         // Most of the campaign changed (a national import, say): one sequential pass
         // over its sessions beats thousands of index walks.
         let mut facts = Vec::new();
-        let mut bucket_of = HashMap::new();
+        let mut bucket_of = foldhash::HashMap::default();
         conn.campaign_facts(campaign.id, campaign.start, far, &mut |bucket, fact| {
             if buckets.contains(&bucket) {
                 bucket_of.insert(fact.unit, bucket);
@@ -39,7 +39,7 @@ pub(crate) fn refresh(conn: &mut dyn Conn, campaign: &Campaign, buckets: &BTreeS
         })?;
         tally_days_by(facts, campaign.start, slots, |u| bucket_of.get(&u).copied())
     } else {
-        let mut out = HashMap::new();
+        let mut out = foldhash::HashMap::default();
         for &bucket in buckets {
             let facts = conn.bucket_facts(campaign.id, bucket, campaign.start, far)?;
             out.insert(bucket, tally_days(facts, campaign.start, slots));

@@ -1,10 +1,11 @@
 //! `import sessions`: reported sessions of one campaign.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::collections::BTreeSet;
+use std::hash::BuildHasher;
 use std::path::Path;
 
 use chrono::NaiveDate;
+use foldhash::{HashMap, HashSet};
 use domain::{KeySet, SessionFormat, SessionStatus};
 
 use super::{Columns, CsvTable, Errors, ImportSummary, split_list};
@@ -32,10 +33,10 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
     let mut summary = ImportSummary::default();
     let mut batch = Batch {
         rows: Vec::new(),
-        ext_lines: HashMap::new(),
+        ext_lines: HashMap::default(),
         stored_before: conn.max_session_id()?,
         updates_possible: conn.has_ext_ids(campaign.id)?,
-        earlier: HashSet::new(),
+        earlier: HashSet::default(),
     };
     let mut dirty = BTreeSet::new();
     loop {
@@ -117,7 +118,7 @@ impl Batch {
             .filter(|e| self.updates_possible || self.earlier.contains(&hash(e)))
             .collect();
         let found: HashMap<String, (i64, i64)> = if exts.is_empty() {
-            HashMap::new()
+            HashMap::default()
         } else {
             conn.sessions_by_ext(campaign.id, &exts)?.into_iter().map(|s| (s.ext_id, (s.id, s.bucket))).collect()
         };
@@ -155,9 +156,7 @@ impl Batch {
 }
 
 fn hash(ext: &str) -> u64 {
-    let mut h = DefaultHasher::new();
-    ext.hash(&mut h);
-    h.finish()
+    foldhash::fast::FixedState::with_seed(0).hash_one(ext)
 }
 
 /// Checks one row; None if it is bad (its errors pushed).
