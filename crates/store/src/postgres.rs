@@ -226,6 +226,13 @@ impl Conn for PgConn {
         Ok(())
     }
 
+    fn analyze(&mut self) -> Result<(), Error> {
+        // Autovacuum would get there within minutes; until then a freshly imported
+        // table has no statistics and a county drill-down may scan every unit.
+        self.0.batch_execute("ANALYZE divisions, units, sessions, bucket_days, rollup_days")?;
+        Ok(())
+    }
+
     fn divisions(&mut self) -> Result<Vec<DivisionRow>, Error> {
         let rows = self.0.query(&format!("SELECT {DIVISION_COLUMNS} FROM divisions ORDER BY id"), &[])?;
         read_rows(&rows, division_of)

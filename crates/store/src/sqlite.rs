@@ -143,6 +143,12 @@ impl Conn for SqliteConn {
         Ok(())
     }
 
+    fn analyze(&mut self) -> Result<(), Error> {
+        // Analyzes the tables whose statistics are stale (cheap when none are).
+        self.0.execute_batch("PRAGMA optimize")?;
+        Ok(())
+    }
+
     fn divisions(&mut self) -> Result<Vec<DivisionRow>, Error> {
         let mut st = self.0.prepare_cached(&format!("SELECT {DIVISION_COLUMNS} FROM divisions"))?;
         let rows = st.query_map([], division_of)?;
