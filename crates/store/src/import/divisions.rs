@@ -80,18 +80,7 @@ fn read(
     progress: &dyn Progress,
 ) {
     progress.phase(&format!("reading {}", t.name), t.size());
-    loop {
-        match t.next_row() {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        }
-        if out.len() % 8192 == 0 {
-            t.report(progress);
-        }
+    while t.advance(errors, progress) {
         let code = t.get("code").parse::<DivisionCode>();
         if let Err(e) = &code {
             errors.push(t.field_error("code", e.to_string()));
@@ -111,7 +100,6 @@ fn read(
             }
         }
     }
-    t.report(progress);
 }
 
 /// The merged tree: for every division (stored or incoming), its parent.

@@ -22,15 +22,7 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) 
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut summary = ImportSummary::default();
     let mut rows = Vec::new();
-    loop {
-        match t.next_row() {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        }
+    while t.advance(&mut errors, progress) {
         summary.read += 1;
         let key = t.get("key");
         if !is_valid_key(key) {

@@ -103,6 +103,9 @@ pub(crate) struct CsvTable {
     line: u64,
     read: Rc<Cell<u64>>,
     size: u64,
+    rows: u64,
+    /// Set when reading failed for the file, not a row: reading stops.
+    broken: bool,
 }
 
 /// Columns a file must have, and those it may have.
@@ -155,12 +158,33 @@ impl CsvTable {
             }
         }
         errors.check()?;
-        Ok(CsvTable { name, reader, columns: found, record: csv::StringRecord::new(), line: 1, read, size })
+        Ok(CsvTable { name, reader, columns: found, record: csv::StringRecord::new(), line: 1, read, size, rows: 0, broken: false })
     }
 
-    /// Moves to the next row; false at the end. A row that cannot be read at all
-    /// (bad UTF-8, say) is an error of its line.
-    pub(crate) fn next_row(&mut self) -> Result<bool, RowError> {
+    /// Moves to the next readable row, false at the end. A row that cannot be read at
+    /// all (bad UTF-8, say) goes to `errors` and is skipped; progress is reported
+    /// every few thousand rows.
+    pub(crate) fn advance(&mut self, errors: &mut Errors, progress: &dyn Progress) -> bool {
+        loop {
+            match self.next_row() {
+                Ok(more) => {
+                    self.rows += 1;
+                    if !more || self.rows % 8192 == 0 {
+                        self.report(progress);
+                    }
+                    return more;
+                }
+                Err(e) => {
+                    errors.push(e);
+                    if self.broken {
+                        return false; // the file itself failed: no more rows to read
+                    }
+                }
+            }
+        }
+    }
+
+    fn next_row(&mut self) -> Result<bool, RowError> {
         match self.reader.read_record(&mut self.record) {
             Ok(more) => {
                 self.line = self.record.position().map_or(self.line + 1, |p| p.line());
@@ -170,6 +194,7 @@ impl CsvTable {
                 Ok(more)
             }
             Err(e) => {
+                self.broken = matches!(e.kind(), csv::ErrorKind::Io(_));
                 self.line = e.position().map_or(self.line + 1, |p| p.line());
                 Err(RowError::row(&self.name, self.line, csv_message(&e)))
             }

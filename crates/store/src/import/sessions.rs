@@ -39,19 +39,8 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
         earlier: HashSet::default(),
     };
     let mut dirty = BTreeSet::new();
-    loop {
-        match t.next_row() {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        }
+    while t.advance(&mut errors, progress) {
         summary.read += 1;
-        if summary.read % 8192 == 0 {
-            t.report(progress);
-        }
         let Some((row, bucket)) = check_row(&t, campaign, &units, &lecturers, &mut errors) else { continue };
         if let Some(ext) = &row.ext_id {
             if let Some(first) = batch.ext_lines.insert(hash(ext), t.line()) {
@@ -73,7 +62,6 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
             batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
         }
     }
-    t.report(progress);
     if errors.is_empty() {
         batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
     }

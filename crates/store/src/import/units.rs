@@ -20,19 +20,8 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) 
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut rows = Vec::new();
     let mut summary = ImportSummary::default();
-    loop {
-        match t.next_row() {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                errors.push(e);
-                continue;
-            }
-        }
+    while t.advance(&mut errors, progress) {
         summary.read += 1;
-        if summary.read % 8192 == 0 {
-            t.report(progress);
-        }
         let code = t.get("code");
         if code.is_empty() {
             errors.push(t.field_error("code", "must not be empty"));
@@ -57,7 +46,6 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) 
             rows.push(UnitRow { id: 0, code: code.to_owned(), name: name.to_owned(), kind, division, bucket });
         }
     }
-    t.report(progress);
     errors.check()?;
 
     progress.phase("writing", 0);
