@@ -218,6 +218,8 @@ pub trait Conn {
 
     /// Sessions of a campaign with these external ids.
     fn sessions_by_ext(&mut self, campaign: i64, ext_ids: &[&str]) -> Result<Vec<ExistingSession>, Error>;
+    /// Whether the campaign has any session at all.
+    fn has_sessions(&mut self, campaign: i64) -> Result<bool, Error>;
     /// Whether any session of the campaign has an external id: if none has, a new
     /// import's ids cannot update anything, and need not be looked up.
     fn has_ext_ids(&mut self, campaign: i64) -> Result<bool, Error>;

@@ -46,6 +46,19 @@ pub(crate) fn refresh(conn: &mut dyn Conn, campaign: &Campaign, buckets: &BTreeS
         }
         out
     };
+    apply(conn, campaign, buckets, &fresh)
+}
+
+/// Makes the stored roll-ups of `buckets` equal `fresh` (their recomputed tallies; a
+/// bucket missing from it has none) and carries the change to every division above.
+pub(crate) fn apply(
+    conn: &mut dyn Conn,
+    campaign: &Campaign,
+    buckets: &BTreeSet<i64>,
+    fresh: &foldhash::HashMap<i64, Days>,
+) -> Result<(), Error> {
+    let slots = campaign.topic_slots();
+    let far = far_future();
     let list: Vec<i64> = buckets.iter().copied().collect();
     let mut stored: HashMap<i64, Days> = HashMap::new();
     for chunk in list.chunks(512) {

@@ -472,6 +472,11 @@ impl Conn for PgConn {
             .collect())
     }
 
+    fn has_sessions(&mut self, campaign: i64) -> Result<bool, Error> {
+        let row = self.0.query_one("SELECT EXISTS (SELECT 1 FROM sessions WHERE campaign_id = $1)", &[&campaign])?;
+        Ok(row.try_get(0)?)
+    }
+
     fn has_ext_ids(&mut self, campaign: i64) -> Result<bool, Error> {
         let row = self
             .0

@@ -326,6 +326,10 @@ impl Conn for SqliteConn {
         Ok(out)
     }
 
+    fn has_sessions(&mut self, campaign: i64) -> Result<bool, Error> {
+        Ok(self.0.query_row("SELECT EXISTS (SELECT 1 FROM sessions WHERE campaign_id = ?1)", [campaign], |r| r.get(0))?)
+    }
+
     fn has_ext_ids(&mut self, campaign: i64) -> Result<bool, Error> {
         let sql = "SELECT EXISTS (SELECT 1 FROM sessions WHERE campaign_id = ?1 AND ext_id IS NOT NULL)";
         Ok(self.0.query_row(sql, [campaign], |r| r.get(0))?)

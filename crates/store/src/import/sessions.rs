@@ -6,6 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use foldhash::{HashMap, HashSet};
+use domain::coverage::{Fact, tally_days_by};
 use domain::{KeySet, SessionFormat, SessionStatus};
 
 use super::{Columns, CsvTable, Errors, ImportSummary, split_list};
@@ -37,6 +38,7 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
         stored_before: conn.max_session_id()?,
         updates_possible: conn.has_ext_ids(campaign.id)?,
         earlier: HashSet::default(),
+        written: if conn.has_sessions(campaign.id)? { None } else { Some(Default::default()) },
     };
     let mut dirty = BTreeSet::new();
     while t.advance(&mut errors, progress) {
@@ -46,7 +48,7 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
             if let Some(first) = batch.ext_lines.insert(hash(ext), t.line()) {
                 // Same hash: the same id, unless 64-bit hashes collide (then the rows
                 // tell, where they were kept).
-                let same = batch.rows.iter().find(|(line, _)| *line == first).is_none_or(|(_, r)| r.ext_id.as_ref() == Some(ext));
+                let same = batch.rows.iter().find(|(line, ..)| *line == first).is_none_or(|(.., r)| r.ext_id.as_ref() == Some(ext));
                 if same {
                     errors.push(t.field_error("id", format!("{ext:?} appears twice (also at line {first})")));
                     continue;
@@ -57,7 +59,7 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
             continue; // keep checking, stop writing: nothing will be stored
         }
         dirty.insert(bucket);
-        batch.rows.push((t.line(), row));
+        batch.rows.push((t.line(), bucket, row));
         if batch.rows.len() >= BATCH {
             batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
         }
@@ -67,12 +69,20 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
     }
     errors.check()?;
     progress.phase("updating coverage", 0);
-    coverage::refresh(conn, campaign, &dirty)?;
+    match batch.written {
+        // Everything the campaign holds came in with this file: tally it from the rows
+        // in hand instead of reading millions of them back.
+        Some((facts, bucket_of)) => {
+            let fresh = tally_days_by(facts, campaign.start, campaign.topic_slots(), |u| bucket_of.get(&u).copied());
+            coverage::apply(conn, campaign, &dirty, &fresh)?;
+        }
+        None => coverage::refresh(conn, campaign, &dirty)?,
+    }
     Ok(summary)
 }
 
 struct Batch {
-    rows: Vec<(u64, SessionRow)>,
+    rows: Vec<(u64, i64, SessionRow)>,
     /// Hashes of this batch's external ids and their lines, to catch one repeated
     /// within it without a copy of every id.
     ext_lines: HashMap<u64, u64>,
@@ -84,6 +94,9 @@ struct Batch {
     /// themselves would take many times that): a hit may be a repeated id, and is
     /// checked against the database.
     earlier: HashSet<u64>,
+    /// While the campaign holds nothing but this import's new sessions: the held ones
+    /// as coverage facts, and each unit's bucket. None once anything else is involved.
+    written: Option<(Vec<Fact>, HashMap<i64, i64>)>,
     /// The highest session id before this import: a match above it was inserted by
     /// this import, so its `id` is repeated in the file rather than stored before.
     stored_before: i64,
@@ -102,7 +115,7 @@ impl Batch {
         let exts: Vec<&str> = self
             .rows
             .iter()
-            .filter_map(|(_, r)| r.ext_id.as_deref())
+            .filter_map(|(.., r)| r.ext_id.as_deref())
             .filter(|e| self.updates_possible || self.earlier.contains(&hash(e)))
             .collect();
         let found: HashMap<String, (i64, i64)> = if exts.is_empty() {
@@ -112,7 +125,7 @@ impl Batch {
         };
         let mut inserts = Vec::new();
         let mut updates = Vec::new();
-        for (line, row) in self.rows.drain(..) {
+        for (line, bucket, row) in self.rows.drain(..) {
             match row.ext_id.as_ref().and_then(|e| found.get(e)) {
                 Some((id, _)) if *id > self.stored_before => {
                     let ext = row.ext_id.as_deref().unwrap_or_default();
@@ -121,8 +134,18 @@ impl Batch {
                 Some((id, old_bucket)) => {
                     dirty.insert(*old_bucket);
                     updates.push((*id, row));
+                    self.written = None;
                 }
-                None => inserts.push(row),
+                None => {
+                    if let Some((facts, bucket_of)) = &mut self.written {
+                        if row.status == SessionStatus::Held {
+                            let topics = KeySet::from_stored(row.topics);
+                            facts.push(Fact { unit: row.unit, day: row.held_on, headcount: row.headcount, topics });
+                            bucket_of.insert(row.unit, bucket);
+                        }
+                    }
+                    inserts.push(row);
+                }
             }
         }
         self.ext_lines.clear();
