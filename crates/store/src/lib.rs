@@ -94,7 +94,6 @@ impl Drop for Tx {
 /// The campaign's data. Cheap to share: it holds a pool of connections.
 pub struct Store {
     pool: Pool,
-    location: Location,
 }
 
 impl Store {
@@ -106,12 +105,7 @@ impl Store {
             Location::Sqlite(path) => Pool::Sqlite(sqlite::open(path)?),
             Location::Postgres(url) => Pool::Postgres(postgres::open(url)?),
         };
-        Ok(Store { pool, location })
-    }
-
-    /// Where the data lives.
-    pub fn location(&self) -> &Location {
-        &self.location
+        Ok(Store { pool })
     }
 
     fn conn(&self) -> Result<Box<dyn Conn>, Error> {
