@@ -95,6 +95,34 @@ impl CampaignSpec {
         }
     }
 
+    /// Writes the campaign back as a campaign file that [`CampaignSpec::from_toml`]
+    /// reads as this same campaign: the way a form's edit is checked by the file's rules.
+    pub fn to_toml(&self) -> String {
+        let entries = |list: &[Entry]| {
+            toml::Value::Array(
+                list.iter()
+                    .map(|e| {
+                        let mut t = e.extra.clone();
+                        t.insert("key".into(), e.key.clone().into());
+                        t.insert("title".into(), e.title.clone().into());
+                        toml::Value::Table(t)
+                    })
+                    .collect(),
+            )
+        };
+        let mut t = self.extra.clone();
+        t.insert("key".into(), self.key.clone().into());
+        t.insert("title".into(), self.title.clone().into());
+        t.insert("start".into(), self.start.to_string().into());
+        t.insert("deadline".into(), self.deadline.to_string().into());
+        t.insert("target".into(), self.target.into());
+        t.insert("topics".into(), entries(&self.topics));
+        if !self.audiences.is_empty() {
+            t.insert("audiences".into(), entries(&self.audiences));
+        }
+        toml::to_string(&t).unwrap_or_default()
+    }
+
     /// The slot of a topic key, if the campaign has it.
     pub fn topic_slot(&self, key: &str) -> Option<usize> {
         self.topics.iter().position(|t| t.key == key)
@@ -202,6 +230,12 @@ title = "The decade"
 key = "youth"
 title = "Youth"
 "#;
+
+    #[test]
+    fn a_campaign_survives_writing_back() {
+        let c = CampaignSpec::from_toml(SEED).unwrap();
+        assert_eq!(CampaignSpec::from_toml(&c.to_toml()).unwrap(), c);
+    }
 
     #[test]
     fn a_good_campaign_parses_and_keeps_other_fields() {

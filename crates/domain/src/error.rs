@@ -25,6 +25,12 @@ pub enum Error {
     /// A key (of a campaign, topic, audience, lecturer) with characters we do not allow.
     #[error("malformed key {0:?}: use 1 to 64 lower-case letters, digits, '-' or '_'")]
     MalformedKey(String),
+    /// A role that is not one of the five.
+    #[error("unknown role {0:?}: expected office, coordinator, lecturer, unit-contact or supervisor")]
+    UnknownRole(String),
+    /// A scope that does not fit the account's role.
+    #[error("{0}")]
+    Scope(String),
     /// A campaign definition that breaks a rule; the text says which.
     #[error("{0}")]
     Campaign(String),

@@ -13,6 +13,7 @@
 //! assert_eq!(village.parent_by_prefix().unwrap().to_string(), "230102001");
 //! ```
 
+pub mod access;
 mod campaign;
 pub mod coverage;
 mod division;
@@ -20,6 +21,7 @@ mod error;
 mod session;
 mod unit;
 
+pub use access::{Action, Role, Scope};
 pub use campaign::{CampaignSpec, Entry, MAX_ENTRIES, is_valid_key};
 pub use division::{DivisionCode, Level};
 pub use error::Error;

@@ -170,6 +170,111 @@ pub enum Rollup {
     Region,
 }
 
+/// A value passed to or read from a portable statement ([`Conn::query`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// SQL NULL.
+    Null,
+    /// An integer (any width).
+    Int(i64),
+    /// A floating-point number.
+    Real(f64),
+    /// Text.
+    Text(String),
+    /// A date (TEXT `YYYY-MM-DD` in SQLite, DATE in PostgreSQL).
+    Date(NaiveDate),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<NaiveDate> for Value {
+    fn from(v: NaiveDate) -> Value {
+        Value::Date(v)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Value {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// One row of a portable statement's result, read by column position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record(pub Vec<Value>);
+
+impl Record {
+    fn at(&self, i: usize) -> Result<&Value, Error> {
+        self.0.get(i).ok_or_else(|| Error::Corrupt(format!("no column {i}")))
+    }
+
+    /// An integer column.
+    pub fn int(&self, i: usize) -> Result<i64, Error> {
+        match self.at(i)? {
+            Value::Int(v) => Ok(*v),
+            other => Err(Error::Corrupt(format!("column {i}: expected an integer, found {other:?}"))),
+        }
+    }
+
+    /// An integer column that may be NULL.
+    pub fn opt_int(&self, i: usize) -> Result<Option<i64>, Error> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            _ => self.int(i).map(Some),
+        }
+    }
+
+    /// A text column.
+    pub fn text(&self, i: usize) -> Result<String, Error> {
+        match self.at(i)? {
+            Value::Text(v) => Ok(v.clone()),
+            other => Err(Error::Corrupt(format!("column {i}: expected text, found {other:?}"))),
+        }
+    }
+
+    /// A text column that may be NULL.
+    pub fn opt_text(&self, i: usize) -> Result<Option<String>, Error> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            _ => self.text(i).map(Some),
+        }
+    }
+
+    /// A floating-point column.
+    pub fn real(&self, i: usize) -> Result<f64, Error> {
+        match self.at(i)? {
+            Value::Real(v) => Ok(*v),
+            Value::Int(v) => Ok(*v as f64),
+            other => Err(Error::Corrupt(format!("column {i}: expected a number, found {other:?}"))),
+        }
+    }
+
+    /// A date column (a DATE, or TEXT `YYYY-MM-DD`).
+    pub fn date(&self, i: usize) -> Result<NaiveDate, Error> {
+        match self.at(i)? {
+            Value::Date(d) => Ok(*d),
+            Value::Text(t) => t.parse().map_err(|_| Error::Corrupt(format!("column {i}: {t:?} is not a date"))),
+            other => Err(Error::Corrupt(format!("column {i}: expected a date, found {other:?}"))),
+        }
+    }
+}
+
 /// The row movements Grassroots' logic needs from a database. One value is one
 /// connection; methods run in whatever transaction [`Conn::begin`] opened.
 pub trait Conn {
@@ -257,6 +362,15 @@ pub trait Conn {
     fn put_rollup_days(&mut self, table: Rollup, campaign: i64, rows: &[DayRow]) -> Result<(), Error>;
     /// Deletes all roll-up rows of a campaign, before a rebuild.
     fn clear_rollups(&mut self, campaign: i64) -> Result<(), Error>;
+
+    /// Runs a portable statement and returns its rows. Portable statements are the
+    /// plain queries of the web's lists and accounts, which both databases take in the
+    /// same words: parameters are `$1`, `$2`…, first used in that order; no
+    /// backend-specific functions; sums cast to BIGINT. Everything that must be fast
+    /// at national scale stays in the typed methods above.
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>, Error>;
+    /// Runs a portable statement that returns no rows; gives the rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error>;
 }
 
 /// Encodes per-slot topic counts as stored ("3 0 1").

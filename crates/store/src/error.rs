@@ -31,6 +31,23 @@ pub enum Error {
     /// A request that breaks a rule of the data (the text says which).
     #[error("{0}")]
     Rejected(String),
+    /// One field of a form or API request is bad; nothing was stored.
+    #[error("{field}: {message}")]
+    Field {
+        /// The field, as the form and the API name it.
+        field: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The thing to create exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// The account's role may not do this at all (within its scope it may read).
+    #[error("{0}")]
+    Forbidden(String),
+    /// A stored value is not what the schema promises.
+    #[error("unexpected stored value: {0}")]
+    Corrupt(String),
     /// A database URL we cannot use.
     #[error("unsupported database URL {0:?}: use sqlite://PATH, a file path, or postgres://…")]
     Url(String),
@@ -58,6 +75,13 @@ pub enum Error {
 
 // The database errors carry their whole story in their message; they are not given as
 // sources, so that a printed chain does not repeat it.
+impl Error {
+    /// A bad field.
+    pub(crate) fn field(field: &str, message: impl Into<String>) -> Error {
+        Error::Field { field: field.to_owned(), message: message.into() }
+    }
+}
+
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
         Error::Sqlite(e)

@@ -17,13 +17,14 @@ use chrono::NaiveDate;
 use domain::coverage::{Fact, Tally};
 use domain::{KeySet, Level, UnitKind};
 use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::Type;
+use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use bytes::BytesMut;
 use postgres::{NoTls, Row};
 use r2d2_postgres::PostgresConnectionManager;
 
 use crate::Error;
 use crate::conn::{
-    Campaign, CampaignEntry, Conn, DayRow, DivisionRow, ExistingSession, LecturerRow, Rollup, SessionRow, UnitRow,
+    Campaign, CampaignEntry, Conn, DayRow, DivisionRow, ExistingSession, LecturerRow, Record, Rollup, SessionRow, UnitRow, Value,
     decode_topics, encode_topics,
 };
 
@@ -739,4 +740,66 @@ impl Conn for PgConn {
         self.0.execute("DELETE FROM rollup_days WHERE campaign_id = $1", &[&campaign])?;
         Ok(())
     }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>, Error> {
+        let st = self.0.prepare(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        let rows = self.0.query(&st, &params)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let mut values = Vec::with_capacity(r.len());
+            for (i, col) in r.columns().iter().enumerate() {
+                let ty = col.type_();
+                let v = if *ty == Type::INT8 {
+                    r.try_get::<_, Option<i64>>(i)?.map(Value::Int)
+                } else if *ty == Type::INT4 {
+                    r.try_get::<_, Option<i32>>(i)?.map(|v| Value::Int(v.into()))
+                } else if *ty == Type::INT2 {
+                    r.try_get::<_, Option<i16>>(i)?.map(|v| Value::Int(v.into()))
+                } else if *ty == Type::BOOL {
+                    r.try_get::<_, Option<bool>>(i)?.map(|v| Value::Int(v.into()))
+                } else if *ty == Type::FLOAT8 {
+                    r.try_get::<_, Option<f64>>(i)?.map(Value::Real)
+                } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::NAME {
+                    r.try_get::<_, Option<String>>(i)?.map(Value::Text)
+                } else if *ty == Type::DATE {
+                    r.try_get::<_, Option<NaiveDate>>(i)?.map(Value::Date)
+                } else {
+                    return Err(Error::Corrupt(format!("column {} has type {ty}, which portable statements do not read", col.name())));
+                };
+                values.push(v.unwrap_or(Value::Null));
+            }
+            out.push(Record(values));
+        }
+        Ok(out)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
+        let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+        Ok(self.0.execute(sql, &params)?)
+    }
+}
+
+/// Values bind to whatever type the server inferred for the parameter, so that one
+/// portable statement fits INTEGER and BIGINT columns alike.
+impl ToSql for Value {
+    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) if *ty == Type::INT4 => i32::try_from(*v)?.to_sql(ty, out),
+            Value::Int(v) if *ty == Type::INT2 => i16::try_from(*v)?.to_sql(ty, out),
+            Value::Int(v) if *ty == Type::FLOAT8 => (*v as f64).to_sql(ty, out),
+            Value::Int(v) if *ty == Type::BOOL => (*v != 0).to_sql(ty, out),
+            Value::Int(v) => v.to_sql(ty, out),
+            Value::Real(v) => v.to_sql(ty, out),
+            Value::Text(t) => t.to_sql(ty, out),
+            Value::Date(d) => d.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
 }

@@ -7,10 +7,11 @@ use chrono::NaiveDate;
 use domain::coverage::{Fact, Tally};
 use domain::{KeySet, Level, UnitKind};
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{OptionalExtension, Row, params};
 
 use crate::conn::{
-    Campaign, Conn, DayRow, DivisionRow, CampaignEntry, ExistingSession, LecturerRow, Rollup, SessionRow, UnitRow,
+    Campaign, Conn, DayRow, DivisionRow, CampaignEntry, ExistingSession, LecturerRow, Record, Rollup, SessionRow, UnitRow, Value,
     decode_topics, encode_topics,
 };
 use crate::Error;
@@ -487,5 +488,53 @@ impl Conn for SqliteConn {
         self.0.execute("DELETE FROM bucket_days WHERE campaign_id = ?1", [campaign])?;
         self.0.execute("DELETE FROM rollup_days WHERE campaign_id = ?1", [campaign])?;
         Ok(())
+    }
+
+    fn query(&mut self, sql: &str, params: &[Value]) -> Result<Vec<Record>, Error> {
+        let mut st = self.0.prepare_cached(&numbered(sql))?;
+        let n = st.column_count();
+        let mut rows = st.query(rusqlite::params_from_iter(params.iter().map(Param)))?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let mut values = Vec::with_capacity(n);
+            for i in 0..n {
+                values.push(match r.get_ref(i)? {
+                    ValueRef::Null => Value::Null,
+                    ValueRef::Integer(v) => Value::Int(v),
+                    ValueRef::Real(v) => Value::Real(v),
+                    ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+                    ValueRef::Blob(_) => return Err(Error::Corrupt(format!("column {i} is a blob"))),
+                });
+            }
+            out.push(Record(values));
+        }
+        Ok(out)
+    }
+
+    fn execute(&mut self, sql: &str, params: &[Value]) -> Result<u64, Error> {
+        let mut st = self.0.prepare_cached(&numbered(sql))?;
+        Ok(st.execute(rusqlite::params_from_iter(params.iter().map(Param)))? as u64)
+    }
+}
+
+/// A portable statement's `$N` parameters in SQLite's exact form, `?N`: SQLite reads
+/// `$1` as a *named* parameter numbered by first appearance, which is right only as
+/// long as the statement happens to use them in order.
+fn numbered(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// A [`Value`] bound to an SQLite statement.
+struct Param<'a>(&'a Value);
+
+impl rusqlite::ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            Value::Null => ToSqlOutput::Owned(rusqlite::types::Value::Null),
+            Value::Int(v) => ToSqlOutput::Owned(rusqlite::types::Value::Integer(*v)),
+            Value::Real(v) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*v)),
+            Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+            Value::Date(d) => ToSqlOutput::Owned(rusqlite::types::Value::Text(d.to_string())),
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! `import lecturers`: members of lecture groups, with the topics they cover.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use domain::{DivisionCode, Level, is_valid_key};
@@ -11,7 +11,8 @@ use crate::{Error, Progress};
 
 /// Reads `path` (CSV `key,name,group,topics`) and adds or updates those lecturers,
 /// creating the lecture groups they belong to.
-pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+/// `allowed`: the divisions the importing account may write under (None: all).
+pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress, allowed: Option<&BTreeSet<i64>>) -> Result<ImportSummary, Error> {
     let columns = Columns { required: &["key", "name", "group", "topics"], optional: &[], others: false };
     let mut t = CsvTable::open(path, &columns)?;
     progress.phase(&format!("reading {}", t.name), t.size());
@@ -41,6 +42,7 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) 
                 Some(level) if *level > Level::County => {
                     Err(format!("{code} is a {level}: lecture groups sit at province, city or county level"))
                 }
+                Some(_) if allowed.is_some_and(|a| !a.contains(&code.value())) => Err(format!("{code} lies outside your scope")),
                 Some(_) => Ok(code.value()),
             },
         };

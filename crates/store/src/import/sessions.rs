@@ -18,7 +18,14 @@ const BATCH: usize = 32_768;
 
 /// Reads `path` and adds (or, by `id`, updates) sessions of `campaign`, then brings
 /// the campaign's coverage roll-ups up to date.
-pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+/// `allowed`: the divisions under which the importing account may report (None: all).
+pub(crate) fn import(
+    conn: &mut dyn Conn,
+    campaign: &Campaign,
+    path: &Path,
+    progress: &dyn Progress,
+    allowed: Option<&BTreeSet<i64>>,
+) -> Result<ImportSummary, Error> {
     let columns = Columns {
         required: &["unit", "date", "topics", "headcount"],
         optional: &["id", "audiences", "lecturers", "format", "status", "title"],
@@ -26,7 +33,13 @@ pub(crate) fn import(conn: &mut dyn Conn, campaign: &Campaign, path: &Path, prog
     };
     let mut t = CsvTable::open(path, &columns)?;
     progress.phase("loading units", 0);
-    let units: HashMap<String, (i64, i64)> = conn.units()?.into_iter().map(|u| (u.code, (u.id, u.bucket))).collect();
+    // Units outside the account's scope are left out: to the file they do not exist.
+    let units: HashMap<String, (i64, i64)> = conn
+        .units()?
+        .into_iter()
+        .filter(|u| allowed.is_none_or(|a| a.contains(&u.division)))
+        .map(|u| (u.code, (u.id, u.bucket)))
+        .collect();
     let lecturers: HashMap<String, i64> = conn.lecturers()?.into_iter().map(|l| (l.key, l.id)).collect();
     progress.phase(&format!("importing {}", t.name), t.size());
 

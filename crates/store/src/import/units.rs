@@ -10,7 +10,8 @@ use crate::conn::{Conn, UnitRow};
 use crate::{Error, Progress, coverage};
 
 /// Reads `path` (CSV `code,name,kind,division`) and adds or updates those units.
-pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) -> Result<ImportSummary, Error> {
+/// `allowed`: the divisions the importing account may write under (None: all).
+pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress, allowed: Option<&BTreeSet<i64>>) -> Result<ImportSummary, Error> {
     let columns = Columns { required: &["code", "name", "kind", "division"], optional: &[], others: false };
     let mut t = CsvTable::open(path, &columns)?;
     progress.phase(&format!("reading {}", t.name), t.size());
@@ -40,7 +41,11 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress) 
             Ok(d) => divisions
                 .get(&d.value())
                 .map(|&bucket| (d.value(), bucket))
-                .ok_or_else(|| errors.push(t.field_error("division", format!("unknown division {d} (import the division tree first)")))),
+                .ok_or_else(|| errors.push(t.field_error("division", format!("unknown division {d} (import the division tree first)"))))
+                .and_then(|found| match allowed {
+                    Some(a) if !a.contains(&d.value()) => Err(errors.push(t.field_error("division", format!("{d} lies outside your scope")))),
+                    _ => Ok(found),
+                }),
         };
         if let (Ok(kind), Ok((division, bucket))) = (kind, division) {
             rows.push(UnitRow { id: 0, code: code.to_owned(), name: name.to_owned(), kind, division, bucket });

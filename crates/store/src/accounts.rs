@@ -1,0 +1,180 @@
+//! Accounts of the web application and their sign-in tokens. Passwords arrive here
+//! already hashed (the web crate owns argon2): the store keeps what it is given.
+
+use domain::access::check_scope;
+use domain::{DivisionCode, Role, Scope, is_valid_key};
+
+use crate::conn::{Conn, Record};
+use crate::Error;
+
+/// An account as the rest of the system sees it: who, in what role, confined to what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Its id.
+    pub id: i64,
+    /// The name it signs in with.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// What it sees.
+    pub scope: Scope,
+}
+
+impl Account {
+    /// Refuses, as [`Error::Forbidden`], what the role may not do anywhere.
+    pub fn check(&self, action: domain::Action) -> Result<(), Error> {
+        if self.role.may(action) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!("a {} may not do this", self.role)))
+        }
+    }
+}
+
+/// A new account, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    /// The name it signs in with.
+    pub name: String,
+    /// Its role.
+    pub role: Role,
+    /// The division it is confined to (coordinators, lecturers, supervisors).
+    pub scope: Option<DivisionCode>,
+    /// The unit of a unit contact.
+    pub unit: Option<String>,
+    /// The password, as an argon2 PHC string.
+    pub password_hash: String,
+}
+
+/// What a token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A browser's sign-in cookie, paired with a form token.
+    Cookie,
+    /// An API bearer token from `grassroots user token`.
+    Bearer,
+}
+
+impl TokenKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Cookie => "cookie",
+            TokenKind::Bearer => "bearer",
+        }
+    }
+}
+
+/// A signed-in account, found by its token.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The account.
+    pub account: Account,
+    /// How it signed in.
+    pub kind: TokenKind,
+    /// The form token paired with a cookie (empty for a bearer token).
+    pub csrf: String,
+}
+
+const ACCOUNT_COLUMNS: &str = "u.id, u.name, u.role, u.scope_id, u.unit_code";
+
+fn account_of(r: &Record, first: usize) -> Result<Account, Error> {
+    let role: Role = r.text(first + 2)?.parse().map_err(|e: domain::Error| Error::Corrupt(e.to_string()))?;
+    let code = |v: i64| DivisionCode::from_value(v).map_err(|e| Error::Corrupt(e.to_string()));
+    let scope = match (r.opt_int(first + 3)?, r.opt_text(first + 4)?) {
+        (_, Some(unit)) => Scope::Unit { division: code(r.int(first + 3)?)?, unit },
+        (Some(d), None) => Scope::Division { code: code(d)? },
+        (None, None) => Scope::All,
+    };
+    Ok(Account { id: r.int(first)?, name: r.text(first + 1)?, role, scope })
+}
+
+pub(crate) fn add(conn: &mut dyn Conn, new: &NewAccount, now: i64) -> Result<Account, Error> {
+    if !is_valid_key(&new.name) {
+        return Err(Error::field("name", domain::Error::MalformedKey(new.name.clone()).to_string()));
+    }
+    let scope = match (&new.scope, &new.unit) {
+        (_, Some(unit)) => {
+            let rows = conn.query("SELECT division_id FROM units WHERE code = $1", &[unit.as_str().into()])?;
+            let row = rows.first().ok_or_else(|| Error::NotFound { what: "unit", key: unit.clone() })?;
+            let division = DivisionCode::from_value(row.int(0)?).map_err(|e| Error::Corrupt(e.to_string()))?;
+            Scope::Unit { division, unit: unit.clone() }
+        }
+        (Some(code), None) => {
+            if conn.division(code.value())?.is_none() {
+                return Err(Error::NotFound { what: "division", key: code.to_string() });
+            }
+            Scope::Division { code: *code }
+        }
+        (None, None) => Scope::All,
+    };
+    check_scope(new.role, &scope).map_err(|e| Error::field("scope", e.to_string()))?;
+    if !conn.query("SELECT id FROM users WHERE name = $1", &[new.name.as_str().into()])?.is_empty() {
+        return Err(Error::Conflict(format!("an account named {:?} exists already", new.name)));
+    }
+    let scope_id = scope.root().map(|c| c.value());
+    let unit = match &scope {
+        Scope::Unit { unit, .. } => Some(unit.clone()),
+        _ => None,
+    };
+    conn.execute(
+        "INSERT INTO users (name, role, scope_id, unit_code, password, created) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[new.name.as_str().into(), new.role.as_str().into(), scope_id.into(), unit.into(), new.password_hash.as_str().into(), now.into()],
+    )?;
+    find(conn, &new.name).map(|(a, _)| a)
+}
+
+/// The account named `name` and its password hash.
+pub(crate) fn find(conn: &mut dyn Conn, name: &str) -> Result<(Account, String), Error> {
+    let rows = conn.query(&format!("SELECT {ACCOUNT_COLUMNS}, u.password FROM users u WHERE u.name = $1"), &[name.into()])?;
+    let r = rows.first().ok_or_else(|| Error::NotFound { what: "account", key: name.to_owned() })?;
+    Ok((account_of(r, 0)?, r.text(5)?))
+}
+
+pub(crate) fn list(conn: &mut dyn Conn) -> Result<Vec<Account>, Error> {
+    conn.query(&format!("SELECT {ACCOUNT_COLUMNS} FROM users u ORDER BY u.name"), &[])?.iter().map(|r| account_of(r, 0)).collect()
+}
+
+pub(crate) fn remove(conn: &mut dyn Conn, name: &str) -> Result<(), Error> {
+    let (account, _) = find(conn, name)?;
+    conn.execute("DELETE FROM auth_tokens WHERE user_id = $1", &[account.id.into()])?;
+    conn.execute("DELETE FROM users WHERE id = $1", &[account.id.into()])?;
+    Ok(())
+}
+
+pub(crate) fn put_token(
+    conn: &mut dyn Conn,
+    account: i64,
+    hash: &str,
+    kind: TokenKind,
+    csrf: &str,
+    now: i64,
+    expires: Option<i64>,
+) -> Result<(), Error> {
+    // Expired cookies go whenever a new one is made: the table stays the size of the
+    // sessions actually open.
+    conn.execute("DELETE FROM auth_tokens WHERE expires IS NOT NULL AND expires < $1", &[now.into()])?;
+    conn.execute(
+        "INSERT INTO auth_tokens (hash, user_id, kind, csrf, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[hash.into(), account.into(), kind.as_str().into(), csrf.into(), now.into(), expires.into()],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn by_token(conn: &mut dyn Conn, hash: &str, now: i64) -> Result<Option<SignedIn>, Error> {
+    let rows = conn.query(
+        &format!(
+            "SELECT {ACCOUNT_COLUMNS}, t.kind, t.csrf FROM auth_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.hash = $1 AND (t.expires IS NULL OR t.expires >= $2)"
+        ),
+        &[hash.into(), now.into()],
+    )?;
+    let Some(r) = rows.first() else { return Ok(None) };
+    let kind = if r.text(5)? == "bearer" { TokenKind::Bearer } else { TokenKind::Cookie };
+    Ok(Some(SignedIn { account: account_of(r, 0)?, kind, csrf: r.text(6)? }))
+}
+
+pub(crate) fn drop_token(conn: &mut dyn Conn, hash: &str) -> Result<(), Error> {
+    conn.execute("DELETE FROM auth_tokens WHERE hash = $1", &[hash.into()])?;
+    Ok(())
+}
+
