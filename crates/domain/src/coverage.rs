@@ -187,7 +187,7 @@ pub struct Region {
 }
 
 /// One row of a coverage report: the shape of `report coverage --format json`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CoverageRow {
     /// The region's division code.
     pub code: String,
@@ -207,6 +207,7 @@ pub struct CoverageRow {
     pub audience: i64,
     /// Topic key → covered units, in the campaign's order.
     #[serde(serialize_with = "ordered_map")]
+    #[schema(value_type = Object)]
     pub topics: Vec<(String, i64)>,
     /// Past the deadline and below the target.
     pub overdue: bool,

@@ -10,7 +10,7 @@ use crate::Error;
 /// The five levels of the division tree, from the top.
 ///
 /// The order is meaningful: a parent's level is always smaller than its child's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// A province, autonomous region or municipality: 2 digits.

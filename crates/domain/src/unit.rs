@@ -9,7 +9,7 @@ use crate::Error;
 
 /// What a unit is. Every village-level division is a unit of kind `Village`; the other
 /// kinds are organizations attached to a division of any level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UnitKind {
     /// A village or residential community committee (a village-level division).

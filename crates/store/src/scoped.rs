@@ -16,7 +16,7 @@ use crate::coverage::{self, far_future, find_campaign, terms};
 use crate::Error;
 
 /// One page of a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     /// The rows of this page.
     pub items: Vec<T>,
@@ -144,7 +144,7 @@ fn count_and_list(from: &str, columns: &str, build: impl Fn(&mut Sql)) -> (Sql, 
 // Regions and coverage
 
 /// A division as a page shows it: with the chain of its ancestors for breadcrumbs.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RegionView {
     /// Its code.
     pub code: String,
@@ -156,16 +156,18 @@ pub struct RegionView {
     pub units: i64,
     /// Its ancestors from the province down to its parent, as (code, name), limited
     /// to those the account may see.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub chain: Vec<(String, String)>,
 }
 
 /// A region's coverage over time, for the dashboard's chart.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Progress {
     /// The region's totals as of the report date.
     pub total: CoverageRow,
     /// From the campaign's start, each day on which something changed: (day, covered
     /// units so far).
+    #[schema(value_type = Vec<Vec<Object>>)]
     pub days: Vec<(NaiveDate, i64)>,
     /// The campaign's start, deadline and target.
     pub start: NaiveDate,
@@ -275,7 +277,7 @@ pub(crate) fn progress(conn: &mut dyn Conn, acc: &Account, campaign: &str, code:
 // Units
 
 /// A unit in a list or on its page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UnitView {
     /// Its code.
     pub code: String,
@@ -428,7 +430,7 @@ pub(crate) fn save_unit(conn: &mut dyn Conn, acc: &Account, input: &UnitInput, e
 // Lecturers
 
 /// A lecturer in a list or on its page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LecturerView {
     /// Its key.
     pub key: String,
@@ -532,7 +534,7 @@ pub(crate) fn save_lecturer(conn: &mut dyn Conn, acc: &Account, input: &Lecturer
 // Sessions
 
 /// A session in a list or on its page.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     /// Its id.
     pub id: i64,

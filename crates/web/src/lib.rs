@@ -1,1 +1,94 @@
-//! placeholder
+//! Grassroots' web application: sign-in and scoping, server-rendered pages (Chinese by
+//! default, English as a choice) and the same data as a JSON API under `/api/v1/`.
+//!
+//! [`router`] builds the application over a [`Store`]; [`launch`] serves it on a
+//! listener until a shutdown future resolves. Every handler reaches the data through
+//! the store's scoped calls, which take the signed-in [`store::Account`]: scoping is
+//! enforced there, once, not by hiding links.
+//!
+//! ```no_run
+//! # async fn run() -> std::io::Result<()> {
+//! let store = store::Store::open("sqlite://grassroots.db").unwrap();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! web::launch(listener, web::AppState::new(store), std::future::pending()).await
+//! # }
+//! ```
+
+mod auth;
+mod campaigns;
+mod dashboard;
+mod error;
+mod export;
+mod i18n;
+mod imports;
+mod lecturers;
+mod openapi;
+mod render;
+mod sessions;
+mod units;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use store::Store;
+
+pub use auth::{hash_password, new_token, token_hash};
+pub use error::AppError;
+pub use i18n::Lang;
+
+/// What every request shares: the store and the sign-in throttle.
+pub struct AppState {
+    store: Arc<Store>,
+    throttle: Mutex<HashMap<String, auth::Failures>>,
+}
+
+/// The state as handlers hold it.
+pub type Shared = Arc<AppState>;
+
+impl AppState {
+    /// The application's state over a store.
+    pub fn new(store: Store) -> Shared {
+        Arc::new(AppState { store: Arc::new(store), throttle: Mutex::new(HashMap::new()) })
+    }
+
+    /// Runs a store call on the blocking pool: the store's drivers are synchronous,
+    /// and a database call must not hold up the runtime's threads.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, store::Error> + Send + 'static,
+    {
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || f(&store)).await??)
+    }
+}
+
+/// Uploads (CSV imports) may be large; everything else is small.
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+/// The whole application: pages, API and static files.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .merge(auth::routes())
+        .merge(dashboard::routes())
+        .merge(campaigns::routes())
+        .merge(units::routes())
+        .merge(lecturers::routes())
+        .merge(sessions::routes())
+        .merge(imports::routes())
+        .merge(openapi::routes())
+        .merge(render::static_routes())
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Serves the application on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight.
+pub async fn launch(listener: tokio::net::TcpListener, state: Shared, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}

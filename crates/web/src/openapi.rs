@@ -1,0 +1,33 @@
+//! The API's OpenAPI document, served at `/api/v1/openapi.json`, built from the
+//! handlers' own annotations so that it cannot drift from them.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::Shared;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Grassroots API", description = "The campaign's data, scoped to the signed-in account. Authenticate with the sign-in cookie (and send X-CSRF-Token on changes) or with `Authorization: Bearer TOKEN` from `grassroots user token NAME`."),
+    paths(
+        crate::auth::signin_api, crate::auth::me,
+        crate::campaigns::list_api, crate::campaigns::get_api, crate::campaigns::put_api,
+        crate::dashboard::coverage_api, crate::dashboard::progress_api, crate::dashboard::region_api,
+        crate::units::list_api, crate::units::get_api, crate::units::create_api, crate::units::update_api,
+        crate::lecturers::list_api, crate::lecturers::get_api, crate::lecturers::create_api, crate::lecturers::update_api,
+        crate::sessions::list_api, crate::sessions::get_api, crate::sessions::create_api, crate::sessions::update_api,
+        crate::imports::import_api,
+    ),
+    components(schemas(crate::error::ErrorJson, crate::error::RowJson))
+)]
+struct ApiDoc;
+
+/// The document.
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new().route("/api/v1/openapi.json", get(|| async { Json(document()) }))
+}
