@@ -25,8 +25,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Open a demo: the Heilongjiang tree, the seed campaign and a generated history.
+    /// Open a demo: the Heilongjiang tree, the seed campaign and a generated history,
+    /// served as the web application with demo accounts.
     Demo(DemoArgs),
+    /// Serve the web application and its JSON API.
+    Serve(ServeArgs),
+    /// Manage the accounts that sign in to the web application.
+    #[command(subcommand)]
+    User(UserCmd),
     /// Load divisions, units, lecturers or sessions from files.
     #[command(subcommand)]
     Import(Import),
@@ -43,6 +49,57 @@ struct DemoArgs {
     /// The demo database (created on first use, reopened after).
     #[arg(long, default_value = "grassroots-demo.db")]
     file: PathBuf,
+    /// The address to serve the web application on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Build the demo and print its city table, but do not serve it.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// The address to listen on (HOST:PORT; port 0 picks a free one).
+    #[arg(long, env = "GRASSROOTS_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCmd {
+    /// Add an account; the password is read from standard input (asked for, unechoed,
+    /// on a terminal).
+    Add {
+        /// The name it signs in with (lower-case letters, digits, '-' and '_').
+        name: String,
+        /// office, coordinator, lecturer, unit-contact or supervisor.
+        #[arg(long)]
+        role: domain::Role,
+        /// The division it is confined to (coordinators, lecturers, supervisors).
+        #[arg(long)]
+        scope: Option<DivisionCode>,
+        /// The unit of a unit contact.
+        #[arg(long)]
+        unit: Option<String>,
+    },
+    /// List accounts.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Remove an account and sign it out everywhere.
+    Remove {
+        /// The account's name.
+        name: String,
+    },
+    /// Issue an API token for an account (`Authorization: Bearer TOKEN`); printed once.
+    Token {
+        /// The account's name.
+        name: String,
+        /// Days until it expires (0: never).
+        #[arg(long, default_value_t = 365)]
+        days: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,7 +203,9 @@ fn open(db: &str) -> Result<Store> {
 /// Runs the command the arguments name.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo(args) => demo::run(&args.file),
+        Command::Demo(args) => demo::run(&args.file, (!args.no_serve).then_some(args.listen.as_str())),
+        Command::Serve(args) => serve(open(&cli.db)?, &args.listen, None),
+        Command::User(cmd) => user(&open(&cli.db)?, cmd),
         Command::Import(what) => {
             let store = open(&cli.db)?;
             let bar = Bar::new();
@@ -184,6 +243,69 @@ pub fn run(cli: Cli) -> Result<()> {
             let rows = store.coverage(&q)?;
             let campaign = store.campaign(&args.campaign)?;
             report::coverage(&campaign, &q, &rows, args.format, args.topics)
+        }
+    }
+}
+
+/// Serves the web application until Ctrl-C; `banner` is printed once it listens.
+pub fn serve(store: Store, listen: &str, banner: Option<&dyn Fn(&str)>) -> Result<()> {
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let address = format!("http://{}", listener.local_addr()?);
+        match banner {
+            Some(b) => b(&address),
+            None => println!("Grassroots is serving on {address} (Ctrl-C stops it)"),
+        }
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        web::launch(listener, web::AppState::new(store), stop).await.context("the web server failed")
+    })
+}
+
+fn read_password(name: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    let password = if std::io::stdin().is_terminal() {
+        let p = rpassword::prompt_password(format!("Password for {name}: "))?;
+        let again = rpassword::prompt_password("Again: ")?;
+        anyhow::ensure!(p == again, "the two passwords differ");
+        p
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    anyhow::ensure!(password.chars().count() >= 8, "a password needs at least 8 characters");
+    Ok(password)
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn user(store: &Store, cmd: UserCmd) -> Result<()> {
+    match cmd {
+        UserCmd::Add { name, role, scope, unit } => {
+            let password = read_password(&name)?;
+            let new = store::NewAccount { name, role, scope, unit, password_hash: web::hash_password(&password)? };
+            let a = store.add_account(&new, now())?;
+            println!("account {} added: {} of {}", a.name, a.role, a.scope);
+            Ok(())
+        }
+        UserCmd::List { format } => report::accounts(&store.accounts()?, format),
+        UserCmd::Remove { name } => {
+            store.remove_account(&name)?;
+            println!("account {name} removed");
+            Ok(())
+        }
+        UserCmd::Token { name, days } => {
+            let (account, _) = store.account(&name)?;
+            let token = web::new_token();
+            let expires = (days > 0).then(|| now() + i64::from(days) * 86_400);
+            store.put_token(account.id, &web::token_hash(&token), store::TokenKind::Bearer, "", now(), expires)?;
+            println!("{token}");
+            Ok(())
         }
     }
 }

@@ -30,8 +30,25 @@ const CITY_SHARES: [f64; 13] = [1.0, 0.93, 0.81, 1.0, 0.67, 0.96, 0.74, 1.0, 0.5
 const SURNAMES: &[&str] = &["王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙", "马", "朱", "胡", "郭"];
 const GIVEN: &[&str] = &["建国", "丽", "伟", "秀英", "敏", "静", "海峰", "志强", "桂兰", "晓东", "红梅", "立新", "春生", "玉珍"];
 
-/// Opens (or creates) the demo database and shows it.
-pub fn run(file: &Path) -> Result<()> {
+/// The demo's accounts: (name, role, scope, unit, what it shows). They share one
+/// password, printed with them: this is a demo database, not a deployment.
+const ACCOUNTS: &[(&str, domain::Role, Option<&str>, Option<&str>, &str)] = &[
+    ("office", domain::Role::Office, None, None, "the campaign office: the whole province"),
+    ("harbin", domain::Role::Coordinator, Some("2301"), None, "city coordinator of Harbin (哈尔滨市)"),
+    ("daoli", domain::Role::Coordinator, Some("230102"), None, "county coordinator of Daoli district (道里区)"),
+    ("supervisor", domain::Role::Supervisor, Some("23"), None, "supervisor of the province, read only"),
+    ("lecturer", domain::Role::Lecturer, Some("230102"), None, "a lecturer of Daoli's lecture group"),
+    ("contact", domain::Role::UnitContact, None, Some(DEMO_UNIT), "contact of one village committee in Daoli"),
+];
+
+/// The password of every demo account.
+pub const PASSWORD: &str = "grassroots-demo";
+
+/// The unit of the demo's unit contact: a residential community of Daoli district.
+const DEMO_UNIT: &str = "230102001001";
+
+/// Opens (or creates) the demo database, shows it and, given an address, serves it.
+pub fn run(file: &Path, listen: Option<&str>) -> Result<()> {
     let url = format!("sqlite://{}", file.display());
     let store = Store::open(&url).with_context(|| format!("cannot open {}", file.display()))?;
     let spec = CampaignSpec::from_toml(CAMPAIGN).context("the embedded campaign")?;
@@ -44,7 +61,37 @@ pub fn run(file: &Path) -> Result<()> {
     let q = CoverageQuery { campaign: spec.key.clone(), level: Some(Level::City), under: None, as_of: Local::now().date_naive() };
     let rows = store.coverage(&q)?;
     let campaign = store.campaign(&spec.key)?;
-    report::coverage(&campaign, &q, &rows, Format::Table, false)
+    report::coverage(&campaign, &q, &rows, Format::Table, false)?;
+    ensure_accounts(&store)?;
+    let Some(listen) = listen else { return Ok(()) };
+    let key = spec.key.clone();
+    crate::cli::serve(store, listen, Some(&|address: &str| {
+        println!("\nGrassroots demo: open {address}/campaigns/{key} and sign in as one of");
+        for (name, role, scope, unit, what) in ACCOUNTS {
+            let place = unit.or(*scope).unwrap_or("");
+            println!("  {name:<11} {:<13} {place:<13} {what}", role.as_str());
+        }
+        println!("with the password {PASSWORD:?}. Ctrl-C stops the server.");
+    }))
+}
+
+/// Creates the demo accounts that are missing.
+fn ensure_accounts(store: &Store) -> Result<()> {
+    let existing: Vec<String> = store.accounts()?.into_iter().map(|a| a.name).collect();
+    let mut hash = None;
+    for (name, role, scope, unit, _) in ACCOUNTS {
+        if existing.iter().any(|e| e == name) {
+            continue;
+        }
+        let password_hash = match &hash {
+            Some(h) => String::clone(h),
+            None => hash.insert(web::hash_password(PASSWORD)?).clone(),
+        };
+        let scope = scope.map(str::parse).transpose()?;
+        let new = store::NewAccount { name: (*name).to_owned(), role: *role, scope, unit: unit.map(str::to_owned), password_hash };
+        store.add_account(&new, chrono::Utc::now().timestamp())?;
+    }
+    Ok(())
 }
 
 /// Loads the tree and the campaign and generates the rest.

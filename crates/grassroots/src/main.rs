@@ -1,4 +1,4 @@
-//! The `grassroots` command: runs the campaign's data, reports and (soon) web app.
+//! The `grassroots` command: the campaign's data, reports, accounts and web application.
 
 mod cli;
 mod demo;

@@ -148,3 +148,51 @@ pub fn campaigns(list: &[Campaign], format: Format) -> Result<()> {
     }
     Ok(())
 }
+
+/// Prints the accounts.
+pub fn accounts(list: &[store::Account], format: Format) -> Result<()> {
+    let mut out = io::stdout().lock();
+    let row = |a: &store::Account| {
+        let (scope, unit) = match &a.scope {
+            domain::Scope::All => (String::new(), String::new()),
+            domain::Scope::Division { code } => (code.to_string(), String::new()),
+            domain::Scope::Unit { division, unit } => (division.to_string(), unit.clone()),
+        };
+        [a.name.clone(), a.role.to_string(), scope, unit]
+    };
+    match format {
+        Format::Json => {
+            let v: Vec<serde_json::Value> = list
+                .iter()
+                .map(|a| {
+                    let [name, role, scope, unit] = row(a);
+                    serde_json::json!({ "name": name, "role": role, "scope": (!scope.is_empty()).then_some(scope), "unit": (!unit.is_empty()).then_some(unit) })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut out, &v)?;
+            writeln!(out)?;
+        }
+        Format::Csv => {
+            let mut w = csv::Writer::from_writer(out);
+            w.write_record(["name", "role", "scope", "unit"])?;
+            for a in list {
+                w.write_record(row(a))?;
+            }
+            w.flush()?;
+        }
+        Format::Table => {
+            if list.is_empty() {
+                writeln!(out, "no accounts yet: add one with `grassroots user add NAME --role office`")?;
+                return Ok(());
+            }
+            let mut t = Table::new();
+            t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+            t.set_header(["name", "role", "scope", "unit"]);
+            for a in list {
+                t.add_row(row(a));
+            }
+            writeln!(out, "{t}")?;
+        }
+    }
+    Ok(())
+}

@@ -196,12 +196,12 @@ fn the_database_is_chosen_by_flag_or_environment() {
 #[test]
 fn the_demo_builds_a_campaign_with_cities_ahead_and_behind() {
     let r = Run::new();
-    let out = r.ok(&["demo", "--file", "demo.db"]);
+    let out = r.ok(&["demo", "--file", "demo.db", "--no-serve"]);
     assert!(out.contains("Creating the demo"), "{out}");
     assert!(out.contains("哈尔滨市") && out.contains("13 regions"), "{out}");
     let overdue = out.lines().filter(|l| l.contains("OVERDUE")).count();
     assert!((1..13).contains(&overdue), "some cities are overdue, some are not:\n{out}");
-    let again = r.ok(&["demo", "--file", "demo.db"]);
+    let again = r.ok(&["demo", "--file", "demo.db", "--no-serve"]);
     assert!(again.contains("Reopened the demo"), "{again}");
     let table = |s: &str| s.lines().skip_while(|l| !l.starts_with('┌')).map(str::to_owned).collect::<Vec<_>>();
     assert!(!table(&out).is_empty());
