@@ -141,11 +141,26 @@ async fn region_api(State(state): State<Shared>, viewer: Viewer, Path(code): Pat
     Ok(Json(state.run(move |s| s.region(&acc, code)).await?))
 }
 
+/// The one province of the tree, if it has just one.
+fn only_province(s: &store::Store, acc: &store::Account, q: &CoverageQuery) -> Result<Option<domain::DivisionCode>, store::Error> {
+    let mut top = q.clone();
+    top.under = None;
+    top.level = Some(Level::Province);
+    let rows = s.coverage_as(acc, &top)?;
+    Ok(match rows.as_slice() {
+        [one] => one.code.parse().ok(),
+        _ => None,
+    })
+}
+
 /// The time line as an SVG: covered share by day, the straight line from the start
 /// to the target at the deadline, and the target.
 fn chart(p: &RegionProgress, as_of: NaiveDate) -> String {
     let (w, h, pad) = (640.0, 220.0, 30.0);
-    let end = p.deadline.max(as_of).max(p.start + chrono::Days::new(1));
+    // The axis runs to the deadline or the last change, whichever is later, and not
+    // on for years when a finished campaign is looked at long after.
+    let last_change = p.days.last().map_or(p.start, |(d, _)| *d);
+    let end = p.deadline.max(last_change).max(as_of.min(p.deadline + chrono::Days::new(30))).max(p.start + chrono::Days::new(1));
     let span = (end - p.start).num_days().max(1) as f64;
     let x = |d: NaiveDate| pad + (d - p.start).num_days().clamp(0, span as i64) as f64 / span * (w - 2.0 * pad);
     let y = |share: f64| h - pad - share.clamp(0.0, 1.0) * (h - 2.0 * pad);
@@ -197,6 +212,13 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     let (campaign, progress, region, rows, uncovered) = state
         .run(move |s| {
             let campaign = s.campaign(&k)?;
+            // A tree of one province (a provincial deployment) opens on its cities.
+            let under = match (under, acc.scope.root()) {
+                (None, None) => only_province(s, &acc, &q)?,
+                (u, _) => u,
+            };
+            let mut q = q;
+            q.under = under;
             let progress = s.progress(&acc, &k, under, as_of)?;
             let region = match under.or(acc.scope.root()) {
                 Some(code) => Some(s.region(&acc, code)?),
