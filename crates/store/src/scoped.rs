@@ -395,7 +395,6 @@ pub(crate) fn save_unit(conn: &mut dyn Conn, acc: &Account, input: &UnitInput, e
     if input.kind == UnitKind::Village {
         return Err(Error::field("kind", "village units come from the division tree"));
     }
-    let division = region(conn, acc, input.division).map_err(|_| Error::field("division", format!("unknown division {} (or outside your scope)", input.division)))?;
     let old = match existing {
         Some(old) => {
             let (_, bucket, view) = find_unit(conn, acc, old)?;
@@ -414,8 +413,8 @@ pub(crate) fn save_unit(conn: &mut dyn Conn, acc: &Account, input: &UnitInput, e
             None
         }
     };
+    region(conn, acc, input.division).map_err(|_| Error::field("division", format!("unknown division {} (or outside your scope)", input.division)))?;
     let d = conn.division(input.division.value())?.ok_or_else(|| Error::field("division", "unknown division"))?;
-    let _ = division;
     conn.put_units(&[UnitRow { id: 0, code: code.to_owned(), name: input.name.trim().to_owned(), kind: input.kind, division: d.id, bucket: d.bucket() }])?;
     coverage::recount_units(conn)?;
     if let Some(old_bucket) = old {
@@ -499,10 +498,6 @@ pub(crate) fn save_lecturer(conn: &mut dyn Conn, acc: &Account, input: &Lecturer
     if input.name.trim().is_empty() {
         return Err(Error::field("name", "must not be empty"));
     }
-    let group = region(conn, acc, input.group).map_err(|_| Error::field("group", format!("unknown division {} (or outside your scope)", input.group)))?;
-    if group.level > Level::County {
-        return Err(Error::field("group", format!("{} is a {}: lecture groups sit at province, city or county level", input.group, group.level)));
-    }
     let known: BTreeSet<String> = conn.campaigns()?.into_iter().flat_map(|c| c.topics).map(|t| t.key).collect();
     if let Some(t) = input.topics.iter().find(|t| !known.contains(*t)) {
         return Err(Error::field("topics", format!("unknown topic {t:?}: not a topic of any campaign")));
@@ -519,6 +514,10 @@ pub(crate) fn save_lecturer(conn: &mut dyn Conn, acc: &Account, input: &Lecturer
                 return Err(Error::field("key", format!("a lecturer with key {:?} exists already", input.key)));
             }
         }
+    }
+    let group = region(conn, acc, input.group).map_err(|_| Error::field("group", format!("unknown division {} (or outside your scope)", input.group)))?;
+    if group.level > Level::County {
+        return Err(Error::field("group", format!("{} is a {}: lecture groups sit at province, city or county level", input.group, group.level)));
     }
     conn.put_lecturers(&[LecturerRow {
         id: 0,

@@ -38,7 +38,16 @@ async fn run(state: &Shared, viewer: &Viewer, kind: ImportKind, campaign: Option
             let path = dir.path().join(&name);
             let io = |e| store::Error::Io { path: path.clone(), source: e };
             std::fs::File::create(&path).and_then(|mut f| f.write_all(&bytes)).map_err(io)?;
-            s.import_as(&acc, kind, campaign.as_deref(), &path)
+            s.import_as(&acc, kind, campaign.as_deref(), &path).map_err(|e| match e {
+                // Errors name the file as the user knows it, not our temporary copy.
+                store::Error::Invalid { mut errors, more } => {
+                    for row in &mut errors {
+                        row.file = name.clone();
+                    }
+                    store::Error::Invalid { errors, more }
+                }
+                other => other,
+            })
         })
         .await
 }

@@ -42,8 +42,23 @@ pub use i18n::Lang;
 
 /// What every request shares: the store and the sign-in throttle.
 pub struct AppState {
-    store: Arc<Store>,
+    /// Always `Some` until dropped (see the `Drop` impl).
+    store: Option<Arc<Store>>,
     throttle: Mutex<HashMap<String, auth::Failures>>,
+}
+
+/// The synchronous PostgreSQL client blocks on a runtime of its own when its
+/// connections close, which panics on a thread that drives async tasks; the last
+/// reference to the state may go on such a thread (when the server stops), so the
+/// store is closed on a plain thread instead.
+impl Drop for AppState {
+    fn drop(&mut self) {
+        if let Some(store) = self.store.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                let _ = std::thread::spawn(move || drop(store)).join();
+            }
+        }
+    }
 }
 
 /// The state as handlers hold it.
@@ -52,7 +67,7 @@ pub type Shared = Arc<AppState>;
 impl AppState {
     /// The application's state over a store.
     pub fn new(store: Store) -> Shared {
-        Arc::new(AppState { store: Arc::new(store), throttle: Mutex::new(HashMap::new()) })
+        Arc::new(AppState { store: Some(Arc::new(store)), throttle: Mutex::new(HashMap::new()) })
     }
 
     /// Runs a store call on the blocking pool: the store's drivers are synchronous,
@@ -62,7 +77,7 @@ impl AppState {
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, store::Error> + Send + 'static,
     {
-        let store = self.store.clone();
+        let store = self.store.clone().ok_or_else(|| AppError::Internal("the store is closed".into()))?;
         Ok(tokio::task::spawn_blocking(move || f(&store)).await??)
     }
 }
