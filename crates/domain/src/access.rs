@@ -147,7 +147,8 @@ impl fmt::Display for Scope {
 /// contact exactly one unit, everyone else one division at township level or above
 /// (a village is a unit).
 pub fn check_scope(role: Role, scope: &Scope) -> Result<(), Error> {
-    let refuse = |m: &str| Err(Error::Scope(format!("a {role} {m}")));
+    let article = if role == Role::Office { "an" } else { "a" };
+    let refuse = |m: &str| Err(Error::Scope(format!("{article} {role} {m}")));
     match (role, scope) {
         (Role::Office, Scope::All) => Ok(()),
         (Role::Office, _) => refuse("sees the whole tree; give no --scope or --unit"),

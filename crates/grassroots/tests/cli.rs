@@ -207,3 +207,100 @@ fn the_demo_builds_a_campaign_with_cities_ahead_and_behind() {
     assert!(!table(&out).is_empty());
     assert_eq!(table(&out), table(&again), "the same numbers when reopened");
 }
+
+impl Run {
+    /// Runs with `stdin` as standard input.
+    fn with_input(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_grassroots"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("GRASSROOTS_DB")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+/// A plain HTTP/1.0 GET on loopback: the status line's code and the body.
+fn http_get(address: &str, path: &str, bearer: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = address.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(host).expect("connect to the server");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\nAuthorization: Bearer {bearer}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default())
+}
+
+/// Kills the server when the test ends, passed or not.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn accounts_are_added_listed_given_tokens_and_removed() {
+    let r = loaded();
+    let out = r.with_input(&["user", "add", "harbin", "--role", "coordinator", "--scope", "2301"], "a long password\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "account harbin added: coordinator of 2301");
+    let refusals = [
+        (vec!["user", "add", "harbin", "--role", "office"], "exists already"),
+        (vec!["user", "add", "x", "--role", "coordinator"], "a coordinator needs --scope"),
+        (vec!["user", "add", "x", "--role", "office", "--scope", "23"], "an office sees the whole tree"),
+        (vec!["user", "add", "x", "--role", "supervisor", "--scope", "2399"], "division \"2399\" not found"),
+        (vec!["user", "add", "x", "--role", "unit-contact", "--unit", "nope"], "unit \"nope\" not found"),
+        (vec!["user", "add", "x", "--role", "chief"], "invalid value 'chief'"),
+        (vec!["user", "add", "Bad Name", "--role", "office"], "malformed key"),
+    ];
+    for (args, expected) in refusals {
+        let out = r.with_input(&args, "a long password\n");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expected), "{args:?}: {err}");
+    }
+    let short = r.with_input(&["user", "add", "y", "--role", "office"], "short\n");
+    assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8 characters"));
+    let out = r.with_input(&["user", "add", "contact", "--role", "unit-contact", "--unit", "230102001001"], "another password\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let list = r.json(&["user", "list", "--format", "json"]);
+    assert_eq!(
+        list,
+        serde_json::json!([
+            { "name": "contact", "role": "unit-contact", "scope": "230102001001", "unit": "230102001001" },
+            { "name": "harbin", "role": "coordinator", "scope": "2301", "unit": null },
+        ])
+    );
+
+    // The token signs API requests in to the running server.
+    let token = r.ok(&["user", "token", "harbin"]).trim().to_owned();
+    assert_eq!(token.len(), 64, "{token}");
+    let child = Command::new(env!("CARGO_BIN_EXE_grassroots"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .current_dir(r.dir.path())
+        .env_remove("GRASSROOTS_DB")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    let mut server = Serving(child);
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(server.0.stdout.take().unwrap()), &mut line).unwrap();
+    let address = line.split_whitespace().find(|w| w.starts_with("http://")).expect("the address is printed").to_owned();
+    let (code, body) = http_get(&address, "/api/v1/me", &token);
+    assert_eq!(code, 200, "{body}");
+    assert!(body.contains("\"name\":\"harbin\""), "{body}");
+    assert_eq!(http_get(&address, "/api/v1/regions/2302", &token).0, 404, "outside Harbin");
+
+    assert_eq!(r.ok(&["user", "remove", "harbin"]).trim(), "account harbin removed");
+    assert_eq!(http_get(&address, "/api/v1/me", &token).0, 401, "a removed account's token is dead");
+    assert!(r.fails(&["user", "remove", "harbin"]).contains("account \"harbin\" not found"));
+}
