@@ -142,6 +142,15 @@ static MESSAGES: &[(&str, &str, &str)] = &[
     ("user_name", "用户名", "User name"),
 ];
 
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Lang, Self::Rejection> {
+        Ok(Lang::of(&CookieJar::from_headers(&parts.headers), &parts.headers))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,13 +175,5 @@ mod tests {
         assert_eq!(Lang::of(&none, &headers("de")), Lang::Zh);
         let en = CookieJar::new().add(axum_extra::extract::cookie::Cookie::new("lang", "en"));
         assert_eq!(Lang::of(&en, &headers("zh-CN")), Lang::En);
-    }
-}
-
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Lang {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Lang, Self::Rejection> {
-        Ok(Lang::of(&CookieJar::from_headers(&parts.headers), &parts.headers))
     }
 }

@@ -118,17 +118,6 @@ pub(crate) fn static_routes() -> Router<Shared> {
     Router::new().route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE) }))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_template_parses() {
-        for (name, _) in TEMPLATES {
-            assert!(env().get_template(name).is_ok(), "{name}");
-        }
-    }
-}
 
 /// Paging links of a list page: the number of pages and the previous and next
 /// page's URLs, keeping the list's other query parameters.
@@ -165,4 +154,16 @@ pub(crate) fn merge(mut a: serde_json::Value, b: serde_json::Value) -> serde_jso
         a.extend(b);
     }
     a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in TEMPLATES {
+            assert!(env().get_template(name).is_ok(), "{name}");
+        }
+    }
 }
