@@ -2,7 +2,7 @@
 //! settings (title, deadline, target, topics), checked by the campaign file's rules.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -200,14 +200,7 @@ async fn settings_submit(State(state): State<Shared>, PageViewer(viewer, lang): 
         Ok(c) => save(&state, &viewer, key.clone(), c).await,
         Err(e) => Err(e),
     };
-    match result {
-        Ok(_) => Ok(Redirect::to(&format!("/campaigns/{key}")).into_response()),
-        Err(e) if e.status().as_u16() == 422 => {
-            let html = render::page(&state, &viewer, lang, "form.html", form_ctx(lang, &key, &f, Some(&e))).await?;
-            Ok((e.status(), html).into_response())
-        }
-        Err(e) => Err(Shown(e, lang)),
-    }
+    render::after_submit(&state, &viewer, lang, result, |_| format!("/campaigns/{key}"), |e| form_ctx(lang, &key, &f, Some(e))).await
 }
 
 #[cfg(test)]

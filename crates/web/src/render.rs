@@ -156,6 +156,27 @@ pub(crate) fn merge(mut a: serde_json::Value, b: serde_json::Value) -> serde_jso
     a
 }
 
+/// The answer to a submitted form: on success, a redirect to `to(value)`; on a bad
+/// field (or row), the form again with `again(error)`'s context, the error shown at its
+/// field; anything else (not found, forbidden, …) as an error page.
+pub(crate) async fn after_submit<T>(
+    state: &Shared,
+    viewer: &Viewer,
+    lang: Lang,
+    result: Result<T, AppError>,
+    to: impl FnOnce(&T) -> String,
+    again: impl FnOnce(&AppError) -> serde_json::Value,
+) -> Result<Response, Shown> {
+    match result {
+        Ok(v) => Ok(Redirect::to(&to(&v)).into_response()),
+        Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY || e.status() == StatusCode::CONFLICT => {
+            let html = page(state, viewer, lang, "form.html", again(&e)).await?;
+            Ok((e.status(), html).into_response())
+        }
+        Err(e) => Err(Shown(e, lang)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

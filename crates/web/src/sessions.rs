@@ -2,7 +2,7 @@
 //! under `/api/v1/campaigns/{key}/sessions`. A saved report changes coverage at once.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -375,15 +375,19 @@ async fn edit_form(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
 }
 
 async fn submit(state: Shared, viewer: Viewer, lang: Lang, key: String, body: SessionBody, id: Option<i64>) -> Result<Response, Shown> {
-    match save(&state, &viewer, key.clone(), &body, id).await {
-        Ok(s) => Ok(Redirect::to(&format!("/campaigns/{key}/sessions/{}", s.id)).into_response()),
-        Err(e) if e.status().is_client_error() && !matches!(e.status().as_u16(), 403 | 404) => {
-            let campaign = state.run(move |s| s.campaign(&key)).await.shown(lang)?;
-            let html = render::page(&state, &viewer, lang, "form.html", form_ctx(lang, &campaign, &body, id, Some(&e))).await?;
-            Ok((e.status(), html).into_response())
+    let result = save(&state, &viewer, key.clone(), &body, id).await;
+    let campaign = match &result {
+        Err(e) if e.status().is_client_error() => {
+            let k = key.clone();
+            Some(state.run(move |s| s.campaign(&k)).await.shown(lang)?)
         }
-        Err(e) => Err(Shown(e, lang)),
-    }
+        _ => None,
+    };
+    render::after_submit(&state, &viewer, lang, result, |s| format!("/campaigns/{key}/sessions/{}", s.id), |e| match &campaign {
+        Some(c) => form_ctx(lang, c, &body, id, Some(e)),
+        None => json!({}),
+    })
+    .await
 }
 
 async fn create_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>, axum_extra::extract::Form(body): axum_extra::extract::Form<SessionBody>) -> Result<Response, Shown> {

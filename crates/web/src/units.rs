@@ -2,7 +2,7 @@
 //! the same under `/api/v1/units`.
 
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
@@ -287,14 +287,8 @@ async fn edit_form(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
 }
 
 async fn submit(state: Shared, viewer: Viewer, lang: Lang, body: UnitBody, existing: Option<String>) -> Result<Response, Shown> {
-    match save(&state, &viewer, &body, existing.clone()).await {
-        Ok(u) => Ok(Redirect::to(&format!("/units/{}", u.code)).into_response()),
-        Err(e) if e.status().is_client_error() && !matches!(e.status().as_u16(), 403 | 404) => {
-            let html = render::page(&state, &viewer, lang, "form.html", form_ctx(lang, Some(&body), existing.as_deref(), Some(&e))).await?;
-            Ok((e.status(), html).into_response())
-        }
-        Err(e) => Err(Shown(e, lang)),
-    }
+    let result = save(&state, &viewer, &body, existing.clone()).await;
+    render::after_submit(&state, &viewer, lang, result, |u| format!("/units/{}", u.code), |e| form_ctx(lang, Some(&body), existing.as_deref(), Some(e))).await
 }
 
 async fn create_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, axum::Form(body): axum::Form<UnitBody>) -> Result<Response, Shown> {
