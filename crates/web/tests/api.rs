@@ -426,3 +426,38 @@ async fn pages_sign_in_switch_language_and_refuse_other_regions() {
 
 #[allow(dead_code)]
 fn _server_is_used(_: &Server) {}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imports_from_the_browser_show_row_errors_and_store_nothing() {
+    each_backend(|s| async move {
+        let anon = Client::anonymous(&s);
+        anon.form("/signin", &[("name", "daoli"), ("password", common::PASSWORD), ("next", "/")]).await;
+        let page = anon.page("/imports").await.1;
+        let action = page.split("action=\"").find(|p| p.starts_with("/imports")).unwrap().split('"').next().unwrap().replace("&amp;", "&");
+        let upload = |csv: &'static str| {
+            let form = reqwest::multipart::Form::new()
+                .text("kind", "sessions")
+                .text("campaign", "cpc20")
+                .part("file", reqwest::multipart::Part::bytes(csv.as_bytes()).file_name("reports.csv").mime_str("text/csv").unwrap());
+            anon.http.post(format!("{}{action}", s.base)).multipart(form).send()
+        };
+        let r = upload("unit,date,topics,headcount\n230102001003,2022-11-21,theme,5\n230102001004,2022-11-21,theme,many\n").await.unwrap();
+        assert_eq!(r.status(), 422);
+        let html = r.text().await.unwrap();
+        assert!(html.contains("id=\"import-errors\""), "{html}");
+        assert!(html.contains("<td>reports.csv</td><td>3</td><td>headcount</td>"), "{html}");
+        let daoli = Client::signed_in(&s, "daoli").await;
+        assert_eq!(daoli.get("/api/v1/campaigns/cpc20/sessions").await.1["total"], 2, "nothing stored");
+
+        let r = upload("unit,date,topics,headcount\n230102001003,2022-11-21,theme,5\n").await.unwrap();
+        assert_eq!(r.status(), 200);
+        assert!(r.text().await.unwrap().contains("1 rows read: 1 added"));
+        assert_eq!(daoli.get("/api/v1/campaigns/cpc20/sessions").await.1["total"], 3);
+
+        // Without the form token in the action, the upload is refused.
+        let form = reqwest::multipart::Form::new().text("kind", "sessions").part("file", reqwest::multipart::Part::bytes(b"x".to_vec()).file_name("x.csv"));
+        let r = anon.http.post(format!("{}/imports", s.base)).multipart(form).send().await.unwrap();
+        assert_eq!(r.status(), 403);
+    })
+    .await;
+}
