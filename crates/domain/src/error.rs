@@ -31,6 +31,12 @@ pub enum Error {
     /// A scope that does not fit the account's role.
     #[error("{0}")]
     Scope(String),
+    /// A request state that is not one of the known ones.
+    #[error("unknown request state {0:?}")]
+    UnknownState(String),
+    /// A request step that is not one of the known ones.
+    #[error("unknown step {0:?}: expected review, reject, assign, open, claim, accept, decline, report, rate or cancel")]
+    UnknownStep(String),
     /// A campaign definition that breaks a rule; the text says which.
     #[error("{0}")]
     Campaign(String),

@@ -18,6 +18,7 @@ mod campaign;
 pub mod coverage;
 mod division;
 mod error;
+pub mod request;
 mod session;
 mod unit;
 
@@ -25,5 +26,6 @@ pub use access::{Action, Role, Scope};
 pub use campaign::{CampaignSpec, Entry, MAX_ENTRIES, is_valid_key};
 pub use division::{DivisionCode, Level};
 pub use error::Error;
+pub use request::{Actor, Refusal, RequestState, Step};
 pub use session::{KeySet, SessionFormat, SessionStatus};
 pub use unit::UnitKind;
