@@ -182,7 +182,7 @@ fn chart(p: &RegionProgress, as_of: NaiveDate) -> String {
 <line x1="{x0:.1}" y1="{b}" x2="{xd:.1}" y2="{ty:.1}" stroke="#999" stroke-dasharray="2 3"/>
 <line x1="{xd:.1}" y1="{pad}" x2="{xd:.1}" y2="{b}" stroke="#b71c1c"/>
 <polyline fill="none" stroke="#2e7d32" stroke-width="2" points="{pts}"/>
-<text x="{pad}" y="{tb}" font-size="11">{start}</text><text x="{xd:.1}" y="{tb}" font-size="11" text-anchor="middle">{deadline}</text>
+<text x="{pad}" y="{tb}" font-size="11">{start}</text><text x="{xd:.1}" y="{tb}" font-size="11" text-anchor="end">{deadline}</text>
 <text x="2" y="{ty:.1}" font-size="11">{tp:.0}%</text>
 </svg>"##,
         b = h - pad,
@@ -240,7 +240,9 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     let base = format!("/campaigns/{key}");
     let mut crumbs = vec![];
     if let Some(r) = &region {
-        if viewer.account.scope.root().is_none() {
+        // "All" leads above a region asked for; a tree's only province, opened by
+        // itself, has nothing above it to go to.
+        if viewer.account.scope.root().is_none() && under.is_some() {
             crumbs.push(json!({ "text": lang.t("all"), "href": base }));
         }
         for (code, name) in &r.chain {

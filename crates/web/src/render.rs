@@ -36,7 +36,8 @@ fn env() -> &'static Environment<'static> {
             let lang = state.lookup("lang").and_then(|l| l.as_str().and_then(Lang::parse)).unwrap_or(Lang::Zh);
             lang.t(key).to_owned()
         });
-        env.add_filter("pct", |v: f64| format!("{:.1}%", v * 100.0));
+        // A share above nought never reads as 0.0%: a first covered unit must show.
+        env.add_filter("pct", |v: f64| if v > 0.0 && v < 0.0005 { "<0.1%".to_owned() } else { format!("{:.1}%", v * 100.0) });
         env
     })
 }
@@ -94,7 +95,17 @@ pub(crate) fn bare(lang: Lang, name: &str, mut ctx: serde_json::Value) -> Result
 /// A page of the signed-in application: `ctx` plus the layout's own context (the
 /// account, its form token, the campaigns for the navigation).
 pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str, mut ctx: serde_json::Value) -> Result<Html<String>, Shown> {
-    let campaigns = state.run(|s| s.campaigns()).await.shown(lang)?;
+    let acc = viewer.account.clone();
+    let (campaigns, scope_name) = state
+        .run(move |s| {
+            let name = match acc.scope.root() {
+                Some(code) => s.region(&acc, code).map(|r| r.name).ok(),
+                None => None,
+            };
+            Ok((s.campaigns()?, name))
+        })
+        .await
+        .shown(lang)?;
     let a = &viewer.account;
     let unit = match &a.scope {
         domain::Scope::Unit { unit, .. } => Some(unit.clone()),
@@ -102,7 +113,7 @@ pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str
     };
     ctx["lang"] = json!(lang.as_str());
     ctx["csrf"] = json!(viewer.csrf);
-    ctx["me"] = json!({ "name": a.name, "role": a.role.as_str(), "scope": a.scope.root().map(|c| c.to_string()), "unit": unit,
+    ctx["me"] = json!({ "name": a.name, "role": a.role.as_str(), "scope": a.scope.root().map(|c| c.to_string()), "scope_name": scope_name.or(unit.clone()), "unit": unit,
         "may_edit": a.role.may(domain::Action::EditUnit), "may_report": a.role.may(domain::Action::ReportSession),
         "may_import": a.role.may(domain::Action::ImportRows), "office": a.role.may(domain::Action::EditCampaign) });
     ctx["campaigns"] = json!(campaigns.iter().map(|c| json!({ "key": c.key, "title": c.title })).collect::<Vec<_>>());

@@ -120,6 +120,9 @@ fn seed(store: &Store, dir: &Path) {
             password_hash: hash.clone(),
         };
         let account = store.add_account(&new, 0).expect("account");
+        if *name == "lecturer" {
+            store.link_lecturer(name, "l-daoli").expect("link the lecturer");
+        }
         if *name == "daoli" {
             store.put_token(account.id, &web::token_hash(BEARER), store::TokenKind::Bearer, "", 0, None).expect("token");
         }
