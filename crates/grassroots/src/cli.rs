@@ -80,6 +80,9 @@ enum UserCmd {
         /// The unit of a unit contact.
         #[arg(long)]
         unit: Option<String>,
+        /// The lecturer (its key) a lecturer account is: its assignments are theirs.
+        #[arg(long)]
+        lecturer: Option<String>,
     },
     /// List accounts.
     List {
@@ -286,11 +289,23 @@ fn now() -> i64 {
 
 fn user(store: &Store, cmd: UserCmd) -> Result<()> {
     match cmd {
-        UserCmd::Add { name, role, scope, unit } => {
+        UserCmd::Add { name, role, scope, unit, lecturer } => {
+            anyhow::ensure!(lecturer.is_none() || role == domain::Role::Lecturer, "--lecturer is for lecturer accounts");
             let password = read_password(&name)?;
             let new = store::NewAccount { name, role, scope, unit, password_hash: web::hash_password(&password)? };
-            let a = store.add_account(&new, now())?;
-            println!("account {} added: {} of {}", a.name, a.role, a.scope);
+            let mut a = store.add_account(&new, now())?;
+            if let Some(key) = lecturer {
+                a = match store.link_lecturer(&a.name, &key) {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // An account half made is worse than none.
+                        store.remove_account(&a.name)?;
+                        return Err(e.into());
+                    }
+                };
+            }
+            let who = a.lecturer.as_ref().map(|l| format!(" (lecturer {l})")).unwrap_or_default();
+            println!("account {} added: {} of {}{who}", a.name, a.role, a.scope);
             Ok(())
         }
         UserCmd::List { format } => report::accounts(&store.accounts()?, format),

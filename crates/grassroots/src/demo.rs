@@ -44,6 +44,9 @@ const ACCOUNTS: &[(&str, domain::Role, Option<&str>, Option<&str>, &str)] = &[
 /// The password of every demo account.
 pub const PASSWORD: &str = "grassroots-demo";
 
+/// The lecturer the demo's lecturer account is: the first of Daoli's lecture group.
+const DEMO_LECTURER: &str = "l230102-01";
+
 /// The unit of the demo's unit contact: a residential community of Daoli district.
 const DEMO_UNIT: &str = "230102001001";
 
@@ -90,6 +93,9 @@ fn ensure_accounts(store: &Store) -> Result<()> {
         let scope = scope.map(str::parse).transpose()?;
         let new = store::NewAccount { name: (*name).to_owned(), role: *role, scope, unit: unit.map(str::to_owned), password_hash };
         store.add_account(&new, chrono::Utc::now().timestamp())?;
+        if *role == domain::Role::Lecturer {
+            store.link_lecturer(name, DEMO_LECTURER)?;
+        }
     }
     Ok(())
 }

@@ -18,6 +18,8 @@ pub struct Account {
     pub role: Role,
     /// What it sees.
     pub scope: Scope,
+    /// The lecturer it is, for a lecturer account linked with `user add --lecturer`.
+    pub lecturer: Option<String>,
 }
 
 impl Account {
@@ -75,7 +77,7 @@ pub struct SignedIn {
     pub csrf: String,
 }
 
-const ACCOUNT_COLUMNS: &str = "u.id, u.name, u.role, u.scope_id, u.unit_code";
+const ACCOUNT_COLUMNS: &str = "u.id, u.name, u.role, u.scope_id, u.unit_code, u.lecturer_key";
 
 fn account_of(r: &Record, first: usize) -> Result<Account, Error> {
     let role: Role = r.text(first + 2)?.parse().map_err(|e: domain::Error| Error::Corrupt(e.to_string()))?;
@@ -85,7 +87,7 @@ fn account_of(r: &Record, first: usize) -> Result<Account, Error> {
         (Some(d), None) => Scope::Division { code: code(d)? },
         (None, None) => Scope::All,
     };
-    Ok(Account { id: r.int(first)?, name: r.text(first + 1)?, role, scope })
+    Ok(Account { id: r.int(first)?, name: r.text(first + 1)?, role, scope, lecturer: r.opt_text(first + 5)? })
 }
 
 pub(crate) fn add(conn: &mut dyn Conn, new: &NewAccount, now: i64) -> Result<Account, Error> {
@@ -127,7 +129,27 @@ pub(crate) fn add(conn: &mut dyn Conn, new: &NewAccount, now: i64) -> Result<Acc
 pub(crate) fn find(conn: &mut dyn Conn, name: &str) -> Result<(Account, String), Error> {
     let rows = conn.query(&format!("SELECT {ACCOUNT_COLUMNS}, u.password FROM users u WHERE u.name = $1"), &[name.into()])?;
     let r = rows.first().ok_or_else(|| Error::NotFound { what: "account", key: name.to_owned() })?;
-    Ok((account_of(r, 0)?, r.text(5)?))
+    Ok((account_of(r, 0)?, r.text(6)?))
+}
+
+/// Links a lecturer account to the lecturer it is.
+pub(crate) fn link_lecturer(conn: &mut dyn Conn, name: &str, key: &str) -> Result<Account, Error> {
+    let (account, _) = find(conn, name)?;
+    if account.role != Role::Lecturer {
+        return Err(Error::field("lecturer", format!("{name} is a {}, not a lecturer", account.role)));
+    }
+    let rows = conn.query(
+        "SELECT d.id, d.province_id, d.city_id, d.county_id FROM lecturers l JOIN lecture_groups g ON g.id = l.group_id
+         JOIN divisions d ON d.id = g.division_id WHERE l.key = $1",
+        &[key.into()],
+    )?;
+    let r = rows.first().ok_or_else(|| Error::NotFound { what: "lecturer", key: key.to_owned() })?;
+    let chain: Vec<i64> = (0..4).map(|i| r.opt_int(i)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
+    if !account.scope.holds_division(&chain) {
+        return Err(Error::field("lecturer", format!("lecturer {key}'s group lies outside {name}'s scope {}", account.scope)));
+    }
+    conn.execute("UPDATE users SET lecturer_key = $1 WHERE id = $2", &[key.into(), account.id.into()])?;
+    find(conn, name).map(|(a, _)| a)
 }
 
 pub(crate) fn list(conn: &mut dyn Conn) -> Result<Vec<Account>, Error> {
@@ -169,8 +191,8 @@ pub(crate) fn by_token(conn: &mut dyn Conn, hash: &str, now: i64) -> Result<Opti
         &[hash.into(), now.into()],
     )?;
     let Some(r) = rows.first() else { return Ok(None) };
-    let kind = if r.text(5)? == "bearer" { TokenKind::Bearer } else { TokenKind::Cookie };
-    Ok(Some(SignedIn { account: account_of(r, 0)?, kind, csrf: r.text(6)? }))
+    let kind = if r.text(6)? == "bearer" { TokenKind::Bearer } else { TokenKind::Cookie };
+    Ok(Some(SignedIn { account: account_of(r, 0)?, kind, csrf: r.text(7)? }))
 }
 
 pub(crate) fn drop_token(conn: &mut dyn Conn, hash: &str) -> Result<(), Error> {

@@ -183,6 +183,8 @@ pub enum Value {
     Text(String),
     /// A date (TEXT `YYYY-MM-DD` in SQLite, DATE in PostgreSQL).
     Date(NaiveDate),
+    /// Bytes (BLOB in SQLite, BYTEA in PostgreSQL).
+    Bytes(Vec<u8>),
 }
 
 impl From<i64> for Value {
@@ -262,6 +264,14 @@ impl Record {
             Value::Real(v) => Ok(*v),
             Value::Int(v) => Ok(*v as f64),
             other => Err(Error::Corrupt(format!("column {i}: expected a number, found {other:?}"))),
+        }
+    }
+
+    /// A bytes column.
+    pub fn bytes(&self, i: usize) -> Result<Vec<u8>, Error> {
+        match self.at(i)? {
+            Value::Bytes(b) => Ok(b.clone()),
+            other => Err(Error::Corrupt(format!("column {i}: expected bytes, found {other:?}"))),
         }
     }
 

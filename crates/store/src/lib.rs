@@ -19,6 +19,7 @@ mod coverage;
 mod error;
 mod import;
 mod postgres;
+mod requests;
 mod scoped;
 mod sqlite;
 
@@ -34,6 +35,7 @@ pub use coverage::{CoverageQuery, terms};
 pub use domain::coverage::CoverageRow;
 pub use error::{Error, MAX_ROW_ERRORS, RowError};
 pub use import::ImportSummary;
+pub use requests::{HistoryEntry, MyWork, PlanInput, RequestFilter, RequestInput, RequestView, StepInput, Suggestion};
 pub use scoped::{
     LecturerInput, LecturerView, Page, Paging, Progress as RegionProgress, RegionView, SessionFilter, SessionInput, SessionView,
     UnitFilter, UnitInput, UnitView,
@@ -126,7 +128,7 @@ impl Store {
     }
 
     /// Runs `f` in one write transaction: committed if it succeeds, rolled back if not.
-    fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
         self.transaction(true, f)
     }
 
@@ -139,7 +141,7 @@ impl Store {
     }
 
     /// Runs `f` in one read transaction, so that it sees a single state of the data.
-    fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut dyn Conn) -> Result<T, Error>) -> Result<T, Error> {
         self.transaction(false, f)
     }
 
@@ -206,6 +208,11 @@ impl Store {
     /// The account named `name`, with its password hash.
     pub fn account(&self, name: &str) -> Result<(Account, String), Error> {
         self.read(|c| accounts::find(c, name))
+    }
+
+    /// `user add --lecturer KEY`: links a lecturer account to its lecturer.
+    pub fn link_lecturer(&self, name: &str, key: &str) -> Result<Account, Error> {
+        self.write(|c| accounts::link_lecturer(c, name, key))
     }
 
     /// Every account, by name.

@@ -762,6 +762,8 @@ impl Conn for PgConn {
                     r.try_get::<_, Option<f64>>(i)?.map(Value::Real)
                 } else if *ty == Type::TEXT || *ty == Type::VARCHAR || *ty == Type::NAME {
                     r.try_get::<_, Option<String>>(i)?.map(Value::Text)
+                } else if *ty == Type::BYTEA {
+                    r.try_get::<_, Option<Vec<u8>>>(i)?.map(Value::Bytes)
                 } else if *ty == Type::DATE {
                     r.try_get::<_, Option<NaiveDate>>(i)?.map(Value::Date)
                 } else {
@@ -794,6 +796,7 @@ impl ToSql for Value {
             Value::Real(v) => v.to_sql(ty, out),
             Value::Text(t) => t.to_sql(ty, out),
             Value::Date(d) => d.to_sql(ty, out),
+            Value::Bytes(b) => b.to_sql(ty, out),
         }
     }
 

@@ -41,39 +41,39 @@ impl Paging {
     /// The most rows one page (or one export) holds.
     pub const MAX: i64 = 1_000_000;
 
-    fn clamp(self) -> Paging {
+    pub(crate) fn clamp(self) -> Paging {
         Paging { page: self.page.max(1), per_page: self.per_page.clamp(1, Paging::MAX) }
     }
 }
 
 /// A statement being built with its parameters, numbered as they are bound.
-struct Sql {
+pub(crate) struct Sql {
     text: String,
     params: Vec<Value>,
 }
 
 impl Sql {
-    fn new(text: &str) -> Sql {
+    pub(crate) fn new(text: &str) -> Sql {
         Sql { text: text.to_owned(), params: Vec::new() }
     }
 
-    fn push(&mut self, s: &str) -> &mut Sql {
+    pub(crate) fn push(&mut self, s: &str) -> &mut Sql {
         self.text.push_str(s);
         self
     }
 
     /// Binds a value and returns its placeholder.
-    fn bind(&mut self, v: impl Into<Value>) -> String {
+    pub(crate) fn bind(&mut self, v: impl Into<Value>) -> String {
         self.params.push(v.into());
         format!("${}", self.params.len())
     }
 
-    fn run(&self, conn: &mut dyn Conn) -> Result<Vec<Record>, Error> {
+    pub(crate) fn run(&self, conn: &mut dyn Conn) -> Result<Vec<Record>, Error> {
         conn.query(&self.text, &self.params)
     }
 }
 
-fn level_column(level: Level) -> &'static str {
+pub(crate) fn level_column(level: Level) -> &'static str {
     match level {
         Level::Province => "province_id",
         Level::City => "city_id",
@@ -85,7 +85,7 @@ fn level_column(level: Level) -> &'static str {
 
 /// Appends the condition "lies in `scope`" for rows joined to divisions as `d` (and,
 /// where a unit is involved, units as `u`).
-fn in_scope(sql: &mut Sql, scope: &Scope, d: &str, u: Option<&str>) {
+pub(crate) fn in_scope(sql: &mut Sql, scope: &Scope, d: &str, u: Option<&str>) {
     match (scope, u) {
         (Scope::All, _) => {}
         (Scope::Division { code }, _) => {
@@ -103,14 +103,14 @@ fn in_scope(sql: &mut Sql, scope: &Scope, d: &str, u: Option<&str>) {
 }
 
 /// Appends "lies under the division `under`" for rows joined to divisions as `d`.
-fn under(sql: &mut Sql, under: Option<DivisionCode>, d: &str) {
+pub(crate) fn under(sql: &mut Sql, under: Option<DivisionCode>, d: &str) {
     if let Some(code) = under {
         let p = sql.bind(code.value());
         sql.push(&format!(" AND {d}.{} = {p}", level_column(code.level())));
     }
 }
 
-fn search(sql: &mut Sql, q: &str, columns: &[&str]) {
+pub(crate) fn search(sql: &mut Sql, q: &str, columns: &[&str]) {
     let q = q.trim();
     if q.is_empty() {
         return;
@@ -120,7 +120,7 @@ fn search(sql: &mut Sql, q: &str, columns: &[&str]) {
     sql.push(&format!(" AND ({})", any.join(" OR ")));
 }
 
-fn paged<T>(conn: &mut dyn Conn, mut sql: Sql, count_sql: Sql, order: &str, paging: Paging, f: impl Fn(&Record) -> Result<T, Error>) -> Result<Page<T>, Error> {
+pub(crate) fn paged<T>(conn: &mut dyn Conn, mut sql: Sql, count_sql: Sql, order: &str, paging: Paging, f: impl Fn(&Record) -> Result<T, Error>) -> Result<Page<T>, Error> {
     let paging = paging.clamp();
     let total = count_sql.run(conn)?.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
     let limit = sql.bind(paging.per_page);
@@ -131,7 +131,7 @@ fn paged<T>(conn: &mut dyn Conn, mut sql: Sql, count_sql: Sql, order: &str, pagi
 }
 
 /// The same FROM and WHERE twice: once to count the rows, once to list `columns`.
-fn count_and_list(from: &str, columns: &str, build: impl Fn(&mut Sql)) -> (Sql, Sql) {
+pub(crate) fn count_and_list(from: &str, columns: &str, build: impl Fn(&mut Sql)) -> (Sql, Sql) {
     let mut count = Sql::new(&format!("SELECT COUNT(*) FROM {from} WHERE 1 = 1"));
     build(&mut count);
     let mut list = Sql::new(&format!("SELECT {columns} FROM {from} WHERE 1 = 1"));
@@ -359,7 +359,7 @@ pub(crate) fn units(conn: &mut dyn Conn, acc: &Account, f: &UnitFilter, paging: 
 }
 
 /// A unit in the account's scope, with its id and bucket.
-fn find_unit(conn: &mut dyn Conn, acc: &Account, code: &str) -> Result<(i64, i64, UnitView), Error> {
+pub(crate) fn find_unit(conn: &mut dyn Conn, acc: &Account, code: &str) -> Result<(i64, i64, UnitView), Error> {
     let rows = conn.query(
         &format!(
             "SELECT u.code, u.name, u.kind, u.division_id, d.name, u.id, u.bucket_id,
@@ -604,7 +604,7 @@ const SESSION_FROM: &str = "sessions s JOIN units u ON u.id = s.unit_id JOIN div
 const SESSION_COLUMNS: &str =
     "s.id, s.ext_id, u.code, u.name, s.held_on, s.headcount, s.topics, s.audiences, s.format, s.status, s.title";
 
-fn keys(entries: &[CampaignEntry], set: i64) -> Vec<String> {
+pub(crate) fn keys(entries: &[CampaignEntry], set: i64) -> Vec<String> {
     let set = KeySet::from_stored(set);
     entries.iter().filter(|e| set.contains(e.slot)).map(|e| e.key.clone()).collect()
 }
@@ -682,7 +682,7 @@ pub(crate) fn session(conn: &mut dyn Conn, acc: &Account, campaign: &str, id: i6
     sessions_of(conn, &campaign, &rows)?.pop().ok_or_else(|| Error::NotFound { what: "session", key: id.to_string() })
 }
 
-fn key_set(entries: &[CampaignEntry], keys: &[String], field: &str) -> Result<i64, Error> {
+pub(crate) fn key_set(entries: &[CampaignEntry], keys: &[String], field: &str) -> Result<i64, Error> {
     let mut set = KeySet::EMPTY;
     for k in keys {
         let e = entries.iter().find(|e| &e.key == k).ok_or_else(|| {

@@ -503,7 +503,7 @@ impl Conn for SqliteConn {
                     ValueRef::Integer(v) => Value::Int(v),
                     ValueRef::Real(v) => Value::Real(v),
                     ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
-                    ValueRef::Blob(_) => return Err(Error::Corrupt(format!("column {i} is a blob"))),
+                    ValueRef::Blob(b) => Value::Bytes(b.to_vec()),
                 });
             }
             out.push(Record(values));
@@ -535,6 +535,7 @@ impl rusqlite::ToSql for Param<'_> {
             Value::Real(v) => ToSqlOutput::Owned(rusqlite::types::Value::Real(*v)),
             Value::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
             Value::Date(d) => ToSqlOutput::Owned(rusqlite::types::Value::Text(d.to_string())),
+            Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
     }
 }
