@@ -13,14 +13,17 @@
 //! ```
 
 mod accounts;
+mod bulletins;
 mod campaigns;
 pub mod conn;
 mod coverage;
 mod error;
 mod import;
+mod photos;
 mod postgres;
 mod requests;
 mod scoped;
+mod supervision;
 mod sqlite;
 
 use std::path::{Path, PathBuf};

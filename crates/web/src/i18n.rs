@@ -61,18 +61,25 @@ impl Lang {
     /// The text of a message key in this language; the key itself if it has none, so
     /// that a missing entry shows rather than breaks a page.
     pub fn t<'a>(self, key: &'a str) -> &'a str {
-        match MESSAGES.binary_search_by(|(k, ..)| (*k).cmp(key)) {
-            Ok(i) => match self {
-                Lang::Zh => MESSAGES[i].1,
-                Lang::En => MESSAGES[i].2,
-            },
-            Err(_) => key,
+        for table in TABLES {
+            if let Ok(i) = table.binary_search_by(|(k, ..)| (*k).cmp(key)) {
+                return match self {
+                    Lang::Zh => table[i].1,
+                    Lang::En => table[i].2,
+                };
+            }
         }
+        key
     }
 }
 
-/// (key, 中文, English), sorted by key (a test keeps it so).
-static MESSAGES: &[(&str, &str, &str)] = &[
+/// A message table: (key, 中文, English), sorted by key (a test keeps it so).
+pub(crate) type Messages = &'static [(&'static str, &'static str, &'static str)];
+
+/// Every table: the shared one here, and one per feature module for its own words.
+static TABLES: &[Messages] = &[MESSAGES, crate::requests::MESSAGES, crate::bulletins::MESSAGES, crate::supervision::MESSAGES];
+
+static MESSAGES: Messages = &[
     ("account", "账号", "Account"),
     ("add", "新增", "Add"),
     ("all", "全部", "All"),
@@ -163,9 +170,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn messages_are_sorted_and_complete() {
-        assert!(MESSAGES.windows(2).all(|w| w[0].0 < w[1].0), "keep MESSAGES sorted by key");
-        assert!(MESSAGES.iter().all(|(_, zh, en)| !zh.is_empty() && !en.is_empty()));
+    fn messages_are_sorted_complete_and_defined_once() {
+        let mut all = std::collections::BTreeSet::new();
+        for table in TABLES {
+            assert!(table.windows(2).all(|w| w[0].0 < w[1].0), "keep each message table sorted by key: {:?}", table.first());
+            assert!(table.iter().all(|(_, zh, en)| !zh.is_empty() && !en.is_empty()));
+            for (k, ..) in *table {
+                assert!(all.insert(*k), "{k} is defined twice");
+            }
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 //! ```
 
 mod auth;
+mod bulletins;
 mod campaigns;
 mod dashboard;
 mod error;
@@ -22,9 +23,13 @@ mod export;
 mod i18n;
 mod imports;
 mod lecturers;
+mod lecturer;
 mod openapi;
+mod photos;
 mod render;
+mod requests;
 mod sessions;
+mod supervision;
 mod units;
 
 use std::collections::HashMap;
@@ -95,6 +100,11 @@ pub fn router(state: Shared) -> Router {
         .merge(lecturers::routes())
         .merge(sessions::routes())
         .merge(imports::routes())
+        .merge(requests::routes())
+        .merge(lecturer::routes())
+        .merge(bulletins::routes())
+        .merge(photos::routes())
+        .merge(supervision::routes())
         .merge(openapi::routes())
         .merge(render::static_routes())
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

@@ -23,6 +23,12 @@ macro_rules! templates {
 
 static TEMPLATES: &[(&str, &str)] = templates!(
     "base.html", "signin.html", "error.html", "dashboard.html", "list.html", "detail.html", "form.html", "imports.html",
+    // Requests and the lecturers' view.
+    "request.html", "requests.html", "my.html",
+    // Bulletins (public and editing).
+    "public.html", "bulletins.html", "bulletin.html", "bulletin_form.html",
+    // Supervision.
+    "digest.html", "notifications.html",
 );
 
 fn env() -> &'static Environment<'static> {

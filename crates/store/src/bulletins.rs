@@ -1,0 +1,1 @@
+//! Bulletins: drafts, publication, the public list, page and Atom feed.

@@ -1,0 +1,1 @@
+//! Photos: checked by content, kept in the database, attached to sessions and bulletins.

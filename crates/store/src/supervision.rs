@@ -1,0 +1,1 @@
+//! Supervision: waiting requests, overdue planned sessions, trailing regions, rankings, notifications.

@@ -1,0 +1,12 @@
+//! Lecture requests: ordering, dispatch and the history of each.
+
+use axum::Router;
+
+use crate::Shared;
+
+/// This module's own words (see `i18n`).
+pub(crate) static MESSAGES: crate::i18n::Messages = &[];
+
+pub(crate) fn routes() -> Router<Shared> {
+    Router::new()
+}
