@@ -5,7 +5,7 @@
 //! claimant), keeps the history, and turns a report into a session.
 
 use chrono::NaiveDate;
-use domain::{Action, Actor, KeySet, Level, RequestState, Role, Scope, SessionFormat, SessionStatus, Step};
+use domain::{Action, Actor, KeySet, RequestState, Role, Scope, SessionFormat, SessionStatus, Step};
 use serde::Serialize;
 
 use crate::accounts::Account;
@@ -176,7 +176,7 @@ const FROM: &str = "requests r JOIN units u ON u.id = r.unit_id JOIN divisions d
     JOIN campaigns c ON c.id = r.campaign_id LEFT JOIN lecturers l ON l.id = r.lecturer_id";
 const COLUMNS: &str = "r.id, c.key, u.code, u.name, u.division_id, r.topics, r.audiences, r.window_from, r.window_to, r.headcount,
     r.note, r.state, l.key, l.name, r.session_id, r.rating, r.rating_comment, r.reason, r.requested_by, r.created, r.updated,
-    d.province_id, d.city_id, d.county_id, r.open_scope, u.id, r.campaign_id";
+    d.province_id, d.city_id, d.county_id, r.open_scope";
 
 /// A stored request with the facts needed to judge steps on it.
 struct Found {
@@ -184,7 +184,6 @@ struct Found {
     /// The unit's province, city and county (its possible lecture groups).
     groups: Vec<i64>,
     open_scope: Option<i64>,
-    unit_id: i64,
 }
 
 fn found_of(conn: &mut dyn Conn, r: &Record) -> Result<Found, Error> {
@@ -215,7 +214,7 @@ fn found_of(conn: &mut dyn Conn, r: &Record) -> Result<Found, Error> {
         history: Vec::new(),
     };
     let groups = (21..24).map(|i| r.opt_int(i)).collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-    Ok(Found { view, groups, open_scope: r.opt_int(24)?, unit_id: r.int(25)? })
+    Ok(Found { view, groups, open_scope: r.opt_int(24)? })
 }
 
 /// The lecturer an account is (its key's id and group division).
@@ -270,13 +269,19 @@ fn visible(conn: &mut dyn Conn, acc: &Account, f: &Found) -> Result<bool, Error>
 }
 
 fn find(conn: &mut dyn Conn, acc: &Account, id: i64) -> Result<Found, Error> {
-    let rows = conn.query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1"), &[id.into()])?;
-    let not_found = || Error::NotFound { what: "request", key: id.to_string() };
-    let r = rows.first().ok_or_else(not_found)?;
-    let mut f = found_of(conn, r)?;
+    let f = load(conn, id)?;
     if !visible(conn, acc, &f)? {
-        return Err(not_found());
+        return Err(Error::NotFound { what: "request", key: id.to_string() });
     }
+    Ok(f)
+}
+
+/// A request with its history, whoever asks: for the answer to a step just taken (a
+/// lecturer who declined no longer sees the request, but is told how it now stands).
+fn load(conn: &mut dyn Conn, id: i64) -> Result<Found, Error> {
+    let rows = conn.query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE r.id = $1"), &[id.into()])?;
+    let r = rows.first().ok_or_else(|| Error::NotFound { what: "request", key: id.to_string() })?;
+    let mut f = found_of(conn, r)?;
     f.view.history = conn
         .query("SELECT at, actor, step, from_state, to_state, note FROM request_history WHERE request_id = $1 ORDER BY id", &[id.into()])?
         .iter()
@@ -460,7 +465,7 @@ pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, id: i64, input: &StepInpu
     }
     conn.execute("UPDATE requests SET state = $1, updated = $2 WHERE id = $3", &[to.as_str().into(), now.into(), id.into()])?;
     record(conn, id, acc, input.step.as_str(), from.as_str(), to.as_str(), &note, now)?;
-    Ok(find(conn, acc, id)?.view)
+    Ok(load(conn, id)?.view)
 }
 
 pub(crate) fn suggest(conn: &mut dyn Conn, acc: &Account, id: i64, today: NaiveDate) -> Result<Vec<Suggestion>, Error> {
@@ -494,7 +499,6 @@ pub(crate) fn suggest(conn: &mut dyn Conn, acc: &Account, id: i64, today: NaiveD
         });
     }
     out.sort_by(|a, b| b.topic_match.cmp(&a.topic_match).then(a.load.cmp(&b.load)).then(a.distance.cmp(&b.distance)).then(a.key.cmp(&b.key)));
-    let _ = Level::County;
     Ok(out)
 }
 

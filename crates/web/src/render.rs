@@ -130,9 +130,12 @@ pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str
 }
 
 const STYLE: &str = include_str!("../static/app.css");
+const REPORT_JS: &str = include_str!("../static/report.js");
 
 pub(crate) fn static_routes() -> Router<Shared> {
-    Router::new().route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE) }))
+    Router::new()
+        .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE) }))
+        .route("/static/report.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], REPORT_JS) }))
 }
 
 

@@ -150,7 +150,7 @@ pub(crate) struct SessionBody {
 /// A field that forms send as text and JSON clients as a number or a list.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-enum Loose {
+pub(crate) enum Loose {
     Number(i64),
     List(Vec<String>),
     Text(String),
@@ -163,7 +163,7 @@ impl Default for Loose {
 }
 
 impl Loose {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         match self {
             Loose::Number(n) => n.to_string(),
             Loose::List(l) => l.join(", "),
@@ -292,7 +292,7 @@ async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): Page
     Ok(render::page(&state, &viewer, lang, "detail.html", ctx).await?.into_response())
 }
 
-fn entry_title(lang: Lang, e: &store::CampaignEntry) -> String {
+pub(crate) fn entry_title(lang: Lang, e: &store::CampaignEntry) -> String {
     if lang == Lang::En {
         if let Ok(t) = e.extra.parse::<toml::Table>() {
             if let Some(en) = t.get("title_en").and_then(|v| v.as_str()) {

@@ -32,6 +32,8 @@ pub const ACCOUNTS: &[(&str, Role, Option<&str>, Option<&str>)] = &[
     ("supervisor", Role::Supervisor, Some("23"), None),
     ("lecturer", Role::Lecturer, Some("230102"), None),
     ("contact", Role::UnitContact, None, Some("230102001001")),
+    // A unit nothing has covered yet.
+    ("contact2", Role::UnitContact, None, Some("230102001002")),
 ];
 
 pub const UNITS: &str = "code,name,kind,division
