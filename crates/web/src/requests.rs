@@ -465,7 +465,16 @@ struct StepForm {
 async fn step_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(id): Path<i64>, axum::Form(f): axum::Form<StepForm>) -> Result<Response, Shown> {
     let body = StepBody { step: f.step, text: f.text, lecturer: f.lecturer, report: None, photos: Vec::new(), rating: Some(Loose::Text(f.rating)) };
     take_step(&state, &viewer, id, &body).await.shown(lang)?;
-    Ok(Redirect::to(&format!("/requests/{id}")).into_response())
+    // A lecturer who declined (or cancelled) no longer sees the request: back to its
+    // own list rather than to a page that is now "not found".
+    let acc = viewer.account.clone();
+    let still = state.run(move |s| s.request(&acc, id)).await.is_ok();
+    let to = match (still, viewer.account.role) {
+        (true, _) => format!("/requests/{id}"),
+        (false, Role::Lecturer) => "/my".to_owned(),
+        (false, _) => "/requests".to_owned(),
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 fn request_form_ctx(lang: Lang, viewer: &Viewer, campaign: &store::Campaign, body: &RequestBody, error: Option<&AppError>) -> serde_json::Value {
