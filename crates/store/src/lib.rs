@@ -32,6 +32,7 @@ use chrono::NaiveDate;
 use domain::DivisionCode;
 
 pub use accounts::{Account, NewAccount, SignedIn, TokenKind};
+pub use {bulletins::{BulletinFilter, BulletinInput, BulletinStatus, BulletinView, LinkedSession, writes_bulletins}, photos::{MAX_PHOTO_BYTES, Photo, photo_type}};
 pub use campaigns::Applied;
 pub use conn::{Campaign, CampaignEntry};
 pub use coverage::{CoverageQuery, terms};

@@ -18,6 +18,8 @@ use crate::Shared;
         crate::lecturers::list_api, crate::lecturers::get_api, crate::lecturers::create_api, crate::lecturers::update_api,
         crate::sessions::list_api, crate::sessions::get_api, crate::sessions::create_api, crate::sessions::update_api,
         crate::imports::import_api,
+        crate::bulletins::list_api, crate::bulletins::get_api, crate::bulletins::create_api, crate::bulletins::update_api, crate::bulletins::publish_api,
+        crate::photos::upload_api, crate::photos::session_photos_api, crate::photos::attach_api,
         crate::requests::create_api, crate::requests::list_api, crate::requests::get_api, crate::requests::step_api,
         crate::requests::suggestions_api, crate::requests::plan_api, crate::lecturer::my_api,
     ),
