@@ -446,8 +446,10 @@ pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, id: i64, input: &StepInpu
             // The request is the lecturer's warrant for this unit, whatever its own
             // scope: the state machine has checked that it is the assigned lecturer.
             let warrant = Account { scope: Scope::All, role: Role::Office, ..acc.clone() };
+            // Photos first: another account's photo cannot be slipped into a report.
+            let photos = crate::photos::usable(conn, acc, &input.photos)?;
             let session = scoped::save_session(conn, &warrant, &f.view.campaign, &report, None)?;
-            for photo in &input.photos {
+            for photo in &photos {
                 conn.execute("INSERT INTO session_photos (session_id, photo_id) VALUES ($1, $2)", &[session.into(), (*photo).into()])?;
             }
             conn.execute("UPDATE requests SET session_id = $1 WHERE id = $2", &[session.into(), id.into()])?;

@@ -23,7 +23,7 @@ use crate::Shared;
         crate::requests::create_api, crate::requests::list_api, crate::requests::get_api, crate::requests::step_api,
         crate::requests::suggestions_api, crate::requests::plan_api, crate::lecturer::my_api,
     ),
-    components(schemas(crate::error::ErrorJson, crate::error::RowJson))
+    components(schemas(crate::error::ErrorJson, crate::error::RowJson, crate::export::Format))
 )]
 struct ApiDoc;
 

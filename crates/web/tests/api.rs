@@ -461,3 +461,17 @@ async fn imports_from_the_browser_show_row_errors_and_store_nothing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_schema_the_openapi_document_refers_to_is_defined() {
+    each_backend(|s| async move {
+        let doc = Client::anonymous(&s).get("/api/v1/openapi.json").await.1;
+        let text = doc.to_string();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for part in text.split("\"#/components/schemas/").skip(1) {
+            let name = part.split('"').next().unwrap();
+            assert!(schemas.contains_key(name), "{name} is referred to but not defined");
+        }
+    })
+    .await;
+}
