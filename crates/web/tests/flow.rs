@@ -1,7 +1,8 @@
 //! A lecture request's whole life in real browsers: a unit contact requests, the county
 //! coordinator assigns, the lecturer declines, the coordinator reassigns, the lecturer
 //! accepts and reports with a photo from the phone-sized form, the unit rates it, and
-//! the unit's coverage changes on the dashboard; and a report made with no connection
+//! the unit's coverage changes on the dashboard, and a bulletin published about it
+//! appears on the public page and in the feed; and a report made with no connection
 //! is kept on the phone and sent when the connection returns.
 
 mod common;
@@ -141,6 +142,28 @@ async fn a_request_from_order_to_rating_in_the_browser() {
         let session = r["session"].as_i64().unwrap();
         let photos = api.get(&format!("/api/v1/campaigns/cpc20/sessions/{session}/photos")).await.1;
         assert_eq!(photos["photos"].as_array().map(Vec::len), Some(1), "{photos}");
+        b.sign_out().await;
+
+        // The campaign office publishes a bulletin about it: public page and feed.
+        b.sign_in("office").await;
+        b.open("/bulletins/new").await;
+        b.type_into("#f-title", "道里区宣讲进村").await;
+        b.type_into("#f-body", "宣讲团走进社区，听众五十余人。").await;
+        b.type_into("#f-sessions", &session.to_string()).await;
+        b.click("#save-publish").await;
+        until("the bulletin to be saved", async || b.c.find(Locator::Css("#bulletin")).await.ok()).await;
+        // The bulletin's page is the public one, without the account's header.
+        b.open("/requests").await;
+        b.sign_out().await;
+        b.open("/bulletins").await;
+        let list = b.text_when("#bulletins", |t| t.contains("道里区宣讲进村")).await;
+        assert!(!list.is_empty());
+        b.c.find(Locator::LinkText("道里区宣讲进村")).await.expect("the bulletin's link").click().await.unwrap();
+        let sessions = b.text_when("#sessions", |t| !t.is_empty()).await;
+        assert!(sessions.contains("52"), "the linked session with its headcount: {sessions}");
+        let feed = Client::anonymous(&s).page("/bulletins.atom").await;
+        assert_eq!(feed.0, 200);
+        assert!(feed.1.contains("道里区宣讲进村</title>"), "{}", feed.1);
         b.close().await;
     })
     .await;
