@@ -272,6 +272,14 @@ fn accounts_are_added_listed_given_tokens_and_removed() {
     assert!(String::from_utf8_lossy(&short.stderr).contains("at least 8 characters"));
     let out = r.with_input(&["user", "add", "contact", "--role", "unit-contact", "--unit", "230102001001"], "another password\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    r.file("lecturers.csv", "key,name,group,topics\nl-1,讲师,230102,theme\n");
+    r.ok(&["import", "lecturers", "lecturers.csv"]);
+    let out = r.with_input(&["user", "add", "wang", "--role", "lecturer", "--scope", "230102", "--lecturer", "l-1"], "a long password\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "account wang added: lecturer of 230102 (lecturer l-1)", "{}", String::from_utf8_lossy(&out.stderr));
+    let out = r.with_input(&["user", "add", "li", "--role", "lecturer", "--scope", "230103", "--lecturer", "l-1"], "a long password\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside li's scope"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(r.fails(&["user", "remove", "li"]).contains("not found"), "a refused link leaves no account behind");
+    r.ok(&["user", "remove", "wang"]);
     let list = r.json(&["user", "list", "--format", "json"]);
     assert_eq!(
         list,
