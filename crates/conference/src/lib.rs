@@ -1,0 +1,19 @@
+//! Grassroots' live meetings: a main venue (the chair, the speakers) broadcast to branch
+//! venues under the chair's control.
+//!
+//! [`meeting`] holds the chair's state and decides, for every venue, what it sees and
+//! hears; it is pure and knows nothing of packets. The media core (to come: str0m peers
+//! behind one UDP socket, fed inputs and polled for outputs, never reading a clock) uses
+//! those decisions to forward packets without decoding them.
+//!
+//! ```
+//! use conference::meeting::{Command, Meeting, VenueId};
+//!
+//! let main = VenueId(1);
+//! let mut m = Meeting::new(main);
+//! m.join(VenueId(2), 40);
+//! m.apply(Command::RollCall(VenueId(2))).unwrap();
+//! assert_eq!(m.program(), VenueId(2));
+//! ```
+
+pub mod meeting;
