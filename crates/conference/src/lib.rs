@@ -16,4 +16,5 @@
 //! assert_eq!(m.program(), VenueId(2));
 //! ```
 
+pub mod core;
 pub mod meeting;

@@ -1,0 +1,264 @@
+//! The media core with simulated venues and no sockets: each venue is a str0m peer as a
+//! browser would be, datagrams are handed over in memory, and time is simulated in 1 ms
+//! steps. Checks what is forwarded to whom, and the keyframe requests on a switch.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use conference::core::{Core, Input, MeetingId, Output};
+use conference::meeting::{Command, Presence, VenueId};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::{Candidate, Event, Rtc};
+
+const MEETING: MeetingId = MeetingId(7);
+const MAIN: VenueId = VenueId(1);
+
+/// A simulated browser venue.
+struct Venue {
+    id: VenueId,
+    addr: SocketAddr,
+    rtc: Rtc,
+    audio: Mid,
+    video: Mid,
+    audio2: Mid,
+    /// Media received: (line, first byte of the frame, the frame's sender tag).
+    received: Vec<(Mid, u8)>,
+    keyframe_requests: usize,
+}
+
+struct World {
+    now: Instant,
+    core: Core,
+    venues: Vec<Venue>,
+    core_addr: SocketAddr,
+    presence: Vec<(VenueId, Presence)>,
+}
+
+impl World {
+    fn new(branches: i64) -> World {
+        let now = Instant::now();
+        let core_addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let mut core = Core::new(core_addr);
+        let ids: Vec<VenueId> = (2..2 + branches).map(VenueId).collect();
+        core.open_meeting(MEETING, MAIN, &ids);
+        let mut w = World { now, core, venues: Vec::new(), core_addr, presence: Vec::new() };
+        w.join(MAIN, 4);
+        for v in ids {
+            w.join(v, 0);
+        }
+        w.run(Duration::from_secs(3));
+        w
+    }
+
+    fn join(&mut self, id: VenueId, wall: usize) {
+        let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + id.0 % 200, 6000 + id.0).parse().unwrap();
+        let mut rtc = Rtc::builder().build(self.now);
+        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
+        let mut api = rtc.sdp_api();
+        let audio = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let video = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+        let audio2 = api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        for _ in 0..wall {
+            api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
+        }
+        let (offer, pending) = api.apply().unwrap();
+        let answer = self.core.join(self.now, MEETING, id, &offer.to_sdp_string(), 10 * id.0).expect("joined");
+        rtc.sdp_api().accept_answer(pending, str0m::change::SdpAnswer::from_sdp_string(&answer).unwrap()).unwrap();
+        self.venues.retain(|v| v.id != id);
+        self.venues.push(Venue { id, addr, rtc, audio, video, audio2, received: Vec::new(), keyframe_requests: 0 });
+    }
+
+    fn venue(&mut self, id: VenueId) -> &mut Venue {
+        self.venues.iter_mut().find(|v| v.id == id).unwrap()
+    }
+
+    /// Runs the world for `d` in 1 ms steps; every venue sends a video frame every
+    /// 33 ms and an audio frame every 20 ms, tagged with its id.
+    fn run(&mut self, d: Duration) {
+        let end = self.now + d;
+        let mut step = 0u64;
+        while self.now < end {
+            self.now += Duration::from_millis(1);
+            step += 1;
+            let now = self.now;
+            let mut to_core: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+            for v in &mut self.venues {
+                if v.rtc.is_alive() && step % 33 == 0 {
+                    send(&mut v.rtc, v.video, now, v.id.0 as u8, step, Frequency::NINETY_KHZ);
+                }
+                if v.rtc.is_alive() && step % 20 == 0 {
+                    send(&mut v.rtc, v.audio, now, v.id.0 as u8, step, Frequency::FORTY_EIGHT_KHZ);
+                }
+                let _ = v.rtc.handle_input(str0m::Input::Timeout(now));
+                while let Ok(out) = v.rtc.poll_output() {
+                    match out {
+                        str0m::Output::Timeout(_) => break,
+                        str0m::Output::Transmit(t) => to_core.push((t.source, t.contents.into())),
+                        str0m::Output::Event(Event::MediaData(d)) => v.received.push((d.mid, d.data.first().copied().unwrap_or(0))),
+                        str0m::Output::Event(Event::KeyframeRequest(_)) => v.keyframe_requests += 1,
+                        str0m::Output::Event(_) => {}
+                    }
+                }
+            }
+            for (source, bytes) in to_core {
+                self.core.handle_input(Input::Datagram { now, source, bytes: &bytes });
+            }
+            self.core.handle_input(Input::Timeout(now));
+            self.drain_core();
+        }
+    }
+
+    fn drain_core(&mut self) {
+        let now = self.now;
+        let by_addr: HashMap<SocketAddr, usize> = self.venues.iter().enumerate().map(|(i, v)| (v.addr, i)).collect();
+        loop {
+            match self.core.poll_output(now) {
+                Output::Timeout(_) => break,
+                Output::Transmit { destination, bytes } => {
+                    if let Some(i) = by_addr.get(&destination) {
+                        let v = &mut self.venues[*i];
+                        let receive = str0m::net::Receive {
+                            proto: str0m::net::Protocol::Udp,
+                            source: self.core_addr,
+                            destination,
+                            contents: bytes.as_slice().try_into().unwrap(),
+                        };
+                        let _ = v.rtc.handle_input(str0m::Input::Receive(now, receive));
+                    }
+                }
+                Output::Presence(_, v, p) => self.presence.push((v, p)),
+                Output::State(..) => {}
+            }
+        }
+    }
+
+    /// Forgets what every venue received so far.
+    fn forget(&mut self) {
+        for v in &mut self.venues {
+            v.received.clear();
+        }
+    }
+
+    /// Which venues' video (by tag) `id` received on its picture line since the last call.
+    fn pictures(&mut self, id: VenueId) -> Vec<u8> {
+        let v = self.venue(id);
+        let video = v.video;
+        let mut tags: Vec<u8> = v.received.iter().filter(|(m, _)| *m == video).map(|(_, t)| *t).collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+
+    fn sounds(&mut self, id: VenueId) -> Vec<u8> {
+        let v = self.venue(id);
+        let (a, b) = (v.audio, v.audio2);
+        let mut tags: Vec<u8> = v.received.iter().filter(|(m, _)| *m == a || *m == b).map(|(_, t)| *t).collect();
+        tags.sort();
+        tags.dedup();
+        tags
+    }
+}
+
+fn send(rtc: &mut Rtc, mid: Mid, now: Instant, tag: u8, step: u64, freq: Frequency) {
+    let Some(writer) = rtc.writer(mid) else { return };
+    let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else { return };
+    let time = MediaTime::new(step * freq.get() as u64 / 1000, freq);
+    let _ = writer.write(pt, now, time, vec![tag; 60]);
+}
+
+#[test]
+fn every_branch_sees_and_hears_the_main_venue_by_default() {
+    let mut w = World::new(3);
+    assert_eq!(w.core.peer_count(), 4);
+    assert!(w.presence.iter().filter(|(_, p)| *p == Presence::Present).count() >= 4, "{:?}", w.presence);
+    w.forget();
+    w.run(Duration::from_millis(500));
+    for b in 2..=4 {
+        assert_eq!(w.pictures(VenueId(b)), [1], "branch {b} sees the main venue");
+    }
+    for b in 2..=4 {
+        assert_eq!(w.sounds(VenueId(b)), [1], "branch {b} hears the main venue");
+    }
+    assert_eq!(w.core.fanout(MAIN, MediaKind::Video), [VenueId(2), VenueId(3), VenueId(4)]);
+}
+
+#[test]
+fn a_roll_call_switches_every_screen_and_asks_the_called_venue_for_a_keyframe() {
+    let mut w = World::new(3);
+    w.run(Duration::from_millis(300));
+    let before = w.venue(VenueId(2)).keyframe_requests;
+    w.core.command(w.now, MEETING, Command::RollCall(VenueId(2))).unwrap();
+    w.run(Duration::from_millis(200));
+    assert!(w.venue(VenueId(2)).keyframe_requests > before, "the called venue is asked for a keyframe");
+    w.forget();
+    w.run(Duration::from_millis(500));
+    assert_eq!(w.pictures(VenueId(3)), [2], "the others see branch 2");
+    assert_eq!(w.pictures(VenueId(4)), [2]);
+    assert_eq!(w.pictures(VenueId(2)), [1], "branch 2 sees the chair");
+    assert_eq!(w.sounds(VenueId(3)), [1, 2], "and hears both");
+
+    // Muting branch 2 stops its sound everywhere; its picture goes on.
+    w.core.command(w.now, MEETING, Command::Mute(VenueId(2))).unwrap();
+    w.run(Duration::from_millis(100));
+    w.forget();
+    w.run(Duration::from_millis(500));
+    assert_eq!(w.sounds(VenueId(3)), [1]);
+    assert_eq!(w.pictures(VenueId(3)), [2]);
+
+    w.core.command(w.now, MEETING, Command::Release).unwrap();
+    w.run(Duration::from_millis(200));
+    w.forget();
+    w.run(Duration::from_millis(500));
+    assert_eq!(w.pictures(VenueId(3)), [1]);
+}
+
+#[test]
+fn keyframe_requests_of_many_receivers_reach_a_source_at_most_once_a_second() {
+    let mut w = World::new(12);
+    w.run(Duration::from_millis(300));
+    let before = w.venue(MAIN).keyframe_requests;
+    // Every branch switches away and back, many times within two seconds.
+    for _ in 0..10 {
+        w.core.command(w.now, MEETING, Command::RollCall(VenueId(5))).unwrap();
+        w.run(Duration::from_millis(100));
+        w.core.command(w.now, MEETING, Command::Release).unwrap();
+        w.run(Duration::from_millis(100));
+    }
+    let asked = w.venue(MAIN).keyframe_requests - before;
+    assert!((1..=3).contains(&asked), "2 s of switching by 11 receivers made {asked} keyframe requests to the main venue");
+}
+
+#[test]
+fn the_main_venue_wall_shows_the_branches_and_a_leaver_frees_its_place() {
+    let mut w = World::new(3);
+    w.run(Duration::from_millis(300));
+    let main = w.venue(MAIN);
+    let lines: Vec<Mid> = main.received.iter().map(|(m, _)| *m).collect();
+    let tags: std::collections::BTreeSet<u8> = main.received.iter().filter(|(m, _)| *m != main.audio && *m != main.audio2 && *m != main.video).map(|(_, t)| *t).collect();
+    assert!(!lines.is_empty());
+    assert_eq!(tags.into_iter().collect::<Vec<_>>(), [2, 3, 4], "the wall shows every branch");
+
+    w.core.leave(w.now, VenueId(3));
+    w.run(Duration::from_millis(100));
+    assert_eq!(w.core.peer_count(), 3);
+    assert_eq!(w.core.meeting(MEETING).unwrap().venues()[&VenueId(3)].presence, Presence::Disconnected);
+    assert_eq!(w.core.fanout(MAIN, MediaKind::Video), [VenueId(2), VenueId(4)]);
+}
+
+#[test]
+fn junk_datagrams_are_dropped_without_harming_anyone() {
+    let mut w = World::new(2);
+    let now = w.now;
+    let stranger: SocketAddr = "127.0.0.99:9999".parse().unwrap();
+    for junk in [vec![], vec![0u8; 3], vec![0x80; 1200], vec![0x00, 0x01, 0x00, 0x08, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 0, 6, 0, 200]] {
+        w.core.handle_input(Input::Datagram { now, source: stranger, bytes: &junk });
+    }
+    // Junk from a venue's own address reaches its peer, which drops it.
+    let addr = w.venue(VenueId(2)).addr;
+    w.core.handle_input(Input::Datagram { now, source: addr, bytes: &[0x80; 300] });
+    w.forget();
+    w.run(Duration::from_millis(500));
+    assert_eq!(w.pictures(VenueId(2)), [1]);
+    assert_eq!(w.pictures(VenueId(3)), [1]);
+}
