@@ -40,6 +40,7 @@ pub use domain::coverage::CoverageRow;
 pub use error::{Error, MAX_ROW_ERRORS, RowError};
 pub use import::ImportSummary;
 pub use requests::{HistoryEntry, MyWork, PlanInput, RequestFilter, RequestInput, RequestView, StepInput, Suggestion};
+pub use supervision::{LecturerStanding, Limits, Notification, OverdueSession, RegionStanding, Supervision, WaitingRequest, pace};
 pub use scoped::{
     LecturerInput, LecturerView, Page, Paging, Progress as RegionProgress, RegionView, SessionFilter, SessionInput, SessionView,
     UnitFilter, UnitInput, UnitView,

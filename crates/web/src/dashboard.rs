@@ -1,17 +1,19 @@
 //! The campaign dashboard: the scope's regions one level down (table and bars),
-//! coverage over time against the deadline, overdue regions marked, drill-down region
-//! by region to the uncovered units; and the coverage report in the API.
+//! coverage over time against the deadline, overdue regions and regions behind the
+//! planned pace marked, drill-down region by region to the uncovered units, the
+//! supervision's alerts and rankings and the unread notifications; and the coverage
+//! report in the API.
 
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use domain::Level;
+use domain::{Level, Role};
 use domain::coverage::CoverageRow;
 use serde::Deserialize;
 use serde_json::json;
-use store::{CoverageQuery, Paging, RegionProgress, RegionView, UnitFilter};
+use store::{CoverageQuery, Limits, Paging, RegionProgress, RegionView, UnitFilter};
 
 use crate::auth::{PageViewer, Viewer};
 use crate::error::AppError;
@@ -41,6 +43,12 @@ async fn home(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer)
         None => Ok(render::page(&state, &viewer, lang, "error.html", json!({ "status": 404, "message": "no campaign yet: apply one with `grassroots campaign apply`" })).await?.into_response()),
     }
 }
+
+/// The most counting sessions a dashboard's region may hold for the dashboard to list
+/// its planned sessions past their day and rank its lecturers: about the demo's
+/// province (25,000 sessions, some 15 ms). Larger regions link to the daily digest,
+/// which works them out when asked.
+const DETAIL_UP_TO: i64 = 30_000;
 
 /// What a coverage report is asked for.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -209,7 +217,8 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     let under = division_param("under", &p.under).shown(lang)?;
     let (acc, k) = (viewer.account.clone(), key.clone());
     let q = p.query(&key).shown(lang)?;
-    let (campaign, progress, region, rows, uncovered) = state
+    let now = crate::supervision::now();
+    let (campaign, progress, region, rows, uncovered, sup, unread) = state
         .run(move |s| {
             let campaign = s.campaign(&k)?;
             // A tree of one province (a provincial deployment) opens on its cities.
@@ -225,15 +234,31 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
                 None => None,
             };
             let level = region.as_ref().map_or(Level::Province, |r| r.level);
+            // Those who supervise see the alerts and rankings of the region; the
+            // dashboard shows a few of each.
+            let supervises = matches!(acc.role, Role::Office | Role::Coordinator | Role::Supervisor);
+            let limits = Limits { top: 5, items: 5, detail_up_to: Some(DETAIL_UP_TO), ..Limits::default() };
+            let sup = if supervises { Some(s.supervision_of(&acc, &k, under, as_of, now, &limits)?) } else { None };
+            let unread = if crate::supervision::is_notified(acc.role) { Some(s.unread_notifications(&acc)?) } else { None };
             let (rows, uncovered) = if level < Level::Township {
-                (s.coverage_as(&acc, &q)?, None)
+                // The supervision's standings are the report one level down; a level
+                // asked for by name is the plain report.
+                let rows: Vec<serde_json::Value> = match (&sup, q.level) {
+                    (Some(sup), None) => {
+                        let mut rows = sup.regions_by_coverage.clone();
+                        rows.sort_by(|a, b| a.code.cmp(&b.code));
+                        rows.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect()
+                    }
+                    _ => s.coverage_as(&acc, &q)?.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
+                };
+                (rows, None)
             } else {
                 // Below a township the regions are the units themselves: list those
                 // still to cover.
                 let f = UnitFilter { under: region.as_ref().and_then(|r| r.code.parse().ok()), uncovered: Some((k.clone(), as_of)), ..Default::default() };
                 (Vec::new(), Some(s.units_as(&acc, &f, Paging { page: 1, per_page: 200 })?))
             };
-            Ok((campaign, progress, region, rows, uncovered))
+            Ok((campaign, progress, region, rows, uncovered, sup, unread))
         })
         .await
         .shown(lang)?;
@@ -251,20 +276,16 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     }
     let region_name = region.as_ref().map_or(lang.t("all").to_owned(), |r| r.name.clone());
     let rows: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            v["href"] = json!(format!("{base}?under={}&as_of={as_of}", r.code));
-            v["uncovered_href"] = json!(format!("/units?under={}&uncovered={key}&as_of={as_of}", r.code));
+        .into_iter()
+        .map(|mut v| {
+            let code = v["code"].as_str().unwrap_or_default().to_owned();
+            v["href"] = json!(format!("{base}?under={code}&as_of={as_of}"));
+            v["uncovered_href"] = json!(format!("/units?under={code}&uncovered={key}&as_of={as_of}"));
             v
         })
         .collect();
     let under_s = region.as_ref().map(|r| r.code.clone()).unwrap_or_default();
-    let title = if lang == crate::Lang::En {
-        campaign.extra.parse::<toml::Table>().ok().and_then(|t| t.get("title_en").and_then(|v| v.as_str().map(str::to_owned))).unwrap_or(campaign.title.clone())
-    } else {
-        campaign.title.clone()
-    };
+    let title = campaign_title(lang, &campaign);
     let ctx = json!({
         "title": lang.t("dashboard"),
         "campaign": key,
@@ -282,6 +303,17 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
         "export_base": format!("/api/v1/campaigns/{key}/coverage?under={under_s}&as_of={as_of}"),
         "uncovered": uncovered.as_ref().map(|u| json!({ "total": u.total, "items": u.items })),
         "uncovered_href": format!("/units?under={under_s}&uncovered={key}&as_of={as_of}"),
+        "sup": sup.as_ref().map(|sup| crate::supervision::page_context(lang, &key, sup)),
+        "unread": unread,
     });
     Ok(render::page(&state, &viewer, lang, "dashboard.html", ctx).await?.into_response())
+}
+
+/// A campaign's title in the page's language: its English title if it has one.
+pub(crate) fn campaign_title(lang: crate::Lang, campaign: &store::Campaign) -> String {
+    if lang == crate::Lang::En {
+        campaign.extra.parse::<toml::Table>().ok().and_then(|t| t.get("title_en").and_then(|v| v.as_str().map(str::to_owned))).unwrap_or(campaign.title.clone())
+    } else {
+        campaign.title.clone()
+    }
 }

@@ -115,5 +115,9 @@ pub fn router(state: Shared) -> Router {
 /// Serves the application on `listener` until `shutdown` resolves, then finishes the
 /// requests in flight.
 pub async fn launch(listener: tokio::net::TcpListener, state: Shared, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    // Alerts become notifications in the background while the server runs.
+    let notifier = supervision::start_notifier(&state);
+    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    notifier.abort();
+    served
 }

@@ -22,6 +22,7 @@ use crate::Shared;
         crate::photos::upload_api, crate::photos::session_photos_api, crate::photos::attach_api,
         crate::requests::create_api, crate::requests::list_api, crate::requests::get_api, crate::requests::step_api,
         crate::requests::suggestions_api, crate::requests::plan_api, crate::lecturer::my_api,
+        crate::supervision::supervision_api, crate::supervision::digest_api, crate::supervision::notifications_api, crate::supervision::read_api, crate::supervision::read_all_api,
     ),
     components(schemas(crate::error::ErrorJson, crate::error::RowJson, crate::export::Format))
 )]
