@@ -19,6 +19,7 @@ pub mod conn;
 mod coverage;
 mod error;
 mod import;
+mod meetings;
 mod photos;
 mod postgres;
 mod requests;
@@ -39,6 +40,7 @@ pub use coverage::{CoverageQuery, terms};
 pub use domain::coverage::CoverageRow;
 pub use error::{Error, MAX_ROW_ERRORS, RowError};
 pub use import::ImportSummary;
+pub use meetings::{AgendaItem, Branches, MeetingInput, MeetingView, Pass, VenueView};
 pub use requests::{HistoryEntry, MyWork, PlanInput, RequestFilter, RequestInput, RequestView, StepInput, Suggestion};
 pub use supervision::{LecturerStanding, Limits, Notification, OverdueSession, RegionStanding, Supervision, WaitingRequest, pace};
 pub use scoped::{
