@@ -213,6 +213,16 @@ impl Core {
         }
     }
 
+    /// A branch venue signs in with its headcount.
+    pub fn sign_in(&mut self, now: Instant, meeting: MeetingId, venue: VenueId, headcount: i64) {
+        if let Some(m) = self.meetings.get_mut(&meeting) {
+            if m.venues().contains_key(&venue) {
+                m.join(venue, headcount);
+                self.changed(now, meeting);
+            }
+        }
+    }
+
     /// A chair's (or a venue's own) command.
     pub fn command(&mut self, now: Instant, meeting: MeetingId, c: Command) -> Result<(), Refused> {
         let m = self.meetings.get_mut(&meeting).ok_or(Refused::UnknownMeeting(meeting))?;

@@ -2,9 +2,10 @@
 //! venues under the chair's control.
 //!
 //! [`meeting`] holds the chair's state and decides, for every venue, what it sees and
-//! hears; it is pure and knows nothing of packets. The media core (to come: str0m peers
-//! behind one UDP socket, fed inputs and polled for outputs, never reading a clock) uses
-//! those decisions to forward packets without decoding them.
+//! hears; it is pure and knows nothing of packets. [`core`] holds every venue's str0m
+//! peer behind one UDP port, fed inputs and polled for outputs, never reading a clock or
+//! touching a socket, and forwards media without decoding it as the meetings decide;
+//! [`driver`] is the thin shell that owns the socket and the thread.
 //!
 //! ```
 //! use conference::meeting::{Command, Meeting, VenueId};
@@ -17,4 +18,5 @@
 //! ```
 
 pub mod core;
+pub mod driver;
 pub mod meeting;
