@@ -62,6 +62,11 @@ pub enum Request {
         /// The venue.
         venue: VenueId,
     },
+    /// Tells the meeting's current state again (to a venue that just connected).
+    Snapshot {
+        /// The meeting.
+        meeting: MeetingId,
+    },
     /// Closes a meeting; the reply is its last state.
     Close {
         /// The meeting.
@@ -118,7 +123,7 @@ fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Bo
     loop {
         loop {
             match rx.try_recv() {
-                Ok(r) => request(&mut core, r),
+                Ok(r) => request(&mut core, r, &*on_state),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return,
             }
@@ -146,7 +151,7 @@ fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Bo
     }
 }
 
-fn request(core: &mut Core, r: Request) {
+fn request(core: &mut Core, r: Request, on_state: &dyn Fn(MeetingId, &Meeting)) {
     let now = Instant::now();
     match r {
         Request::Open { meeting, main, branches } => {
@@ -158,6 +163,11 @@ fn request(core: &mut Core, r: Request) {
         Request::SignIn { meeting, venue, headcount } => core.sign_in(now, meeting, venue, headcount),
         Request::Command { meeting, command, reply } => reply(core.command(now, meeting, command).map_err(|e| e.to_string())),
         Request::Leave { venue } => core.leave(now, venue),
+        Request::Snapshot { meeting } => {
+            if let Some(m) = core.meeting(meeting) {
+                on_state(meeting, m);
+            }
+        }
         Request::Close { meeting, reply } => reply(core.close_meeting(meeting)),
     }
 }

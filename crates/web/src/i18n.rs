@@ -77,7 +77,7 @@ impl Lang {
 pub(crate) type Messages = &'static [(&'static str, &'static str, &'static str)];
 
 /// Every table: the shared one here, and one per feature module for its own words.
-static TABLES: &[Messages] = &[MESSAGES, crate::requests::MESSAGES, crate::bulletins::MESSAGES, crate::supervision::MESSAGES];
+static TABLES: &[Messages] = &[MESSAGES, crate::requests::MESSAGES, crate::bulletins::MESSAGES, crate::supervision::MESSAGES, crate::meetings::MESSAGES];
 
 static MESSAGES: Messages = &[
     ("account", "账号", "Account"),

@@ -23,6 +23,7 @@ mod export;
 mod i18n;
 mod imports;
 mod lecturers;
+mod meetings;
 mod lecturer;
 mod openapi;
 mod photos;
@@ -45,11 +46,15 @@ pub use auth::{hash_password, new_token, token_hash};
 pub use error::AppError;
 pub use i18n::Lang;
 
-/// What every request shares: the store and the sign-in throttle.
+/// What every request shares: the store, the sign-in throttle and the media server.
 pub struct AppState {
     /// Always `Some` until dropped (see the `Drop` impl).
     store: Option<Arc<Store>>,
     throttle: Mutex<HashMap<String, auth::Failures>>,
+    /// The live meetings' media server (`None` if its socket could not be bound).
+    media: Option<conference::driver::Media>,
+    /// Every change of a live meeting's state, as JSON, for the venues' pages.
+    meeting_states: tokio::sync::broadcast::Sender<(i64, String)>,
 }
 
 /// The synchronous PostgreSQL client blocks on a runtime of its own when its
@@ -72,7 +77,25 @@ pub type Shared = Arc<AppState>;
 impl AppState {
     /// The application's state over a store.
     pub fn new(store: Store) -> Shared {
-        Arc::new(AppState { store: Some(Arc::new(store)), throttle: Mutex::new(HashMap::new()) })
+        AppState::with_media(store, ([127, 0, 0, 1], 0).into())
+    }
+
+    /// The application's state with its media server's UDP socket bound at `media`
+    /// (the address browsers send media to: a public one in a deployment).
+    pub fn with_media(store: Store, media: std::net::SocketAddr) -> Shared {
+        let (meeting_states, _) = tokio::sync::broadcast::channel(1024);
+        let tx = meeting_states.clone();
+        let on_state = Box::new(move |id: conference::core::MeetingId, m: &conference::meeting::Meeting| {
+            let _ = tx.send((id.0, meetings::state_json(m)));
+        });
+        let media = match conference::driver::Media::start(media, on_state) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("warning: no live meetings: cannot bind the media socket {media}: {e}");
+                None
+            }
+        };
+        Arc::new(AppState { store: Some(Arc::new(store)), throttle: Mutex::new(HashMap::new()), media, meeting_states })
     }
 
     /// Runs a store call on the blocking pool: the store's drivers are synchronous,
@@ -105,6 +128,7 @@ pub fn router(state: Shared) -> Router {
         .merge(bulletins::routes())
         .merge(photos::routes())
         .merge(supervision::routes())
+        .merge(meetings::routes())
         .merge(openapi::routes())
         .merge(render::static_routes())
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))

@@ -29,6 +29,8 @@ static TEMPLATES: &[(&str, &str)] = templates!(
     "public.html", "bulletins.html", "bulletin.html", "bulletin_form.html",
     // Supervision.
     "digest.html", "notifications.html",
+    // Live meetings.
+    "meetings.html", "meeting.html", "venue.html",
 );
 
 fn env() -> &'static Environment<'static> {
@@ -131,10 +133,12 @@ pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str
 
 const STYLE: &str = include_str!("../static/app.css");
 const REPORT_JS: &str = include_str!("../static/report.js");
+const MEETING_JS: &str = include_str!("../static/meeting.js");
 
 pub(crate) fn static_routes() -> Router<Shared> {
     Router::new()
         .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE) }))
+        .route("/static/meeting.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], MEETING_JS) }))
         .route("/static/report.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], REPORT_JS) }))
 }
 
