@@ -144,6 +144,11 @@ window.meetingStats = async () => {
   return out;
 };
 window.meetingConnection = () => (pc ? pc.connectionState : "none");
+// Drops signaling and media at once, as a lost network does (for checking recovery).
+window.meetingDrop = () => {
+  if (pc) pc.close();
+  if (ws) ws.close();
+};
 
 document.getElementById("sign-in")?.addEventListener("submit", (e) => {
   e.preventDefault();

@@ -99,7 +99,10 @@ impl Driver {
                 "args": [
                     "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--window-size=1280,900", "--lang=zh-CN", format!("--user-data-dir={}", profile.display()),
+                    "--window-size=1280,900", "--lang=zh-CN",
+                    // Meetings: a fake camera and microphone, no permission prompt, and
+                    // sound that plays without a click.
+                    "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required", format!("--user-data-dir={}", profile.display()),
                 ],
                 // The application picks its language from Accept-Language: a browser in
                 // China asks for Chinese, whatever the test machine's locale.
