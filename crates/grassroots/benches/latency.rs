@@ -463,10 +463,10 @@ async fn user(
         let elapsed = t0.elapsed();
         if t0 >= record_from {
             samples.push(Sample { endpoint: e, micros: elapsed.as_micros().min(u32::MAX as u128) as u32, ok: outcome.is_ok() });
-            if let Err(msg) = outcome {
-                if errors.len() < 3 {
-                    errors.push(format!("GET {url}: {msg}"));
-                }
+            if let Err(msg) = outcome
+                && errors.len() < 3
+            {
+                errors.push(format!("GET {url}: {msg}"));
             }
         }
         if think_ms > 0 {
@@ -561,6 +561,11 @@ impl Report {
             c.client / secs,
             ((c.machine - c.server - c.client) / secs).max(0.0),
             if (c.machine - c.server - c.client) / secs > 0.1 { " (other work was running: figures are disturbed)" } else { "" },
+        );
+        println!(
+            "server CPU per request: {:.2} ms; throughput {:.0} requests/s",
+            c.server * 1000.0 / self.samples.len().max(1) as f64,
+            self.samples.len() as f64 / secs
         );
         println!("sign-in of {} users at once: {:.2} s", args.clients, self.signin.as_secs_f64());
         if self.errors > 0 {
