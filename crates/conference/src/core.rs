@@ -109,6 +109,8 @@ struct Lines {
 
 struct Peer {
     meeting: MeetingId,
+    /// Which join made it: a page that reconnected has a newer one.
+    serial: u64,
     rtc: Rtc,
     lines: Lines,
     connected: bool,
@@ -195,12 +197,25 @@ impl Core {
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| Refused::BadOffer(e.to_string()))?;
         self.drop_peer(venue);
         self.by_ufrag.insert(ufrag, venue);
-        self.peers.insert(venue, Peer { meeting, rtc, lines: Lines::default(), connected: false, last_keyframe_request: HashMap::new() });
+        self.peers.insert(venue, Peer { meeting, serial: self.serial, rtc, lines: Lines::default(), connected: false, last_keyframe_request: HashMap::new() });
         if let Some(m) = self.meetings.get_mut(&meeting) {
             m.join(venue, headcount);
         }
         self.changed(now, meeting);
         Ok(answer.to_sdp_string())
+    }
+
+    /// The serial of a venue's current connection (each join makes a new one).
+    pub fn serial(&self, venue: VenueId) -> Option<u64> {
+        self.peers.get(&venue).map(|p| p.serial)
+    }
+
+    /// A venue's connection `serial` went away; a newer connection of the same venue
+    /// (its page rejoined first) is left alone.
+    pub fn leave_connection(&mut self, now: Instant, venue: VenueId, serial: u64) {
+        if self.serial(venue) == Some(serial) {
+            self.leave(now, venue);
+        }
     }
 
     /// A venue left: its resources are freed.

@@ -36,8 +36,8 @@ pub enum Request {
         offer: String,
         /// The headcount it signed in with, if it has.
         headcount: i64,
-        /// Gets the answer or why not.
-        reply: Reply<Result<String, String>>,
+        /// Gets the answer and the connection's serial, or why not.
+        reply: Reply<Result<(String, u64), String>>,
     },
     /// A branch venue signs in with its headcount.
     SignIn {
@@ -61,6 +61,8 @@ pub enum Request {
     Leave {
         /// The venue.
         venue: VenueId,
+        /// Its connection, as the join's reply gave it.
+        serial: u64,
     },
     /// Tells the meeting's current state again (to a venue that just connected).
     Snapshot {
@@ -159,10 +161,13 @@ fn request(core: &mut Core, r: Request, on_state: &dyn Fn(MeetingId, &Meeting)) 
                 core.open_meeting(meeting, main, &branches);
             }
         }
-        Request::Join { meeting, venue, offer, headcount, reply } => reply(core.join(now, meeting, venue, &offer, headcount).map_err(|e| e.to_string())),
+        Request::Join { meeting, venue, offer, headcount, reply } => {
+            let r = core.join(now, meeting, venue, &offer, headcount).map_err(|e| e.to_string());
+            reply(r.map(|answer| (answer, core.serial(venue).unwrap_or(0))));
+        }
         Request::SignIn { meeting, venue, headcount } => core.sign_in(now, meeting, venue, headcount),
         Request::Command { meeting, command, reply } => reply(core.command(now, meeting, command).map_err(|e| e.to_string())),
-        Request::Leave { venue } => core.leave(now, venue),
+        Request::Leave { venue, serial } => core.leave_connection(now, venue, serial),
         Request::Snapshot { meeting } => {
             if let Some(m) = core.meeting(meeting) {
                 on_state(meeting, m);

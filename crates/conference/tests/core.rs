@@ -262,3 +262,20 @@ fn junk_datagrams_are_dropped_without_harming_anyone() {
     assert_eq!(w.pictures(VenueId(2)), [1]);
     assert_eq!(w.pictures(VenueId(3)), [1]);
 }
+
+#[test]
+fn a_venue_that_rejoined_is_not_dropped_when_its_old_connection_goes() {
+    let mut w = World::new(2);
+    let old = w.core.serial(VenueId(2)).unwrap();
+    w.join(VenueId(2), 0);
+    let new = w.core.serial(VenueId(2)).unwrap();
+    assert_ne!(old, new);
+    w.core.leave_connection(w.now, VenueId(2), old);
+    assert_eq!(w.core.serial(VenueId(2)), Some(new), "the old connection's end leaves the new one alone");
+    w.run(Duration::from_secs(2));
+    w.forget();
+    w.run(Duration::from_millis(500));
+    assert_eq!(w.pictures(VenueId(2)), [1], "the rejoined venue sees the main venue again");
+    w.core.leave_connection(w.now, VenueId(2), new);
+    assert_eq!(w.core.peer_count(), 2);
+}

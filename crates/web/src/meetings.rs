@@ -309,6 +309,9 @@ async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
     }
     let headcount = p.meeting.venues.iter().find(|v| v.id == p.venue).map_or(0, |v| v.headcount);
     let (tx, mut answers) = tokio::sync::mpsc::channel::<String>(8);
+    // This page's own connections: when it goes, only they are dropped, not a newer
+    // one the venue made from another page or after a drop.
+    let serials = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
     // The current state at once: a venue that joins late sees what all see.
     media.send(Request::Snapshot { meeting });
     loop {
@@ -321,9 +324,15 @@ async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
                 match m {
                     FromVenue::Join { offer } => {
                         let tx = tx.clone();
+                        let mine = serials.clone();
                         media.send(Request::Join { meeting, venue, offer, headcount, reply: Box::new(move |r| {
                             let msg = match r {
-                                Ok(sdp) => json!({ "type": "answer", "sdp": sdp }),
+                                Ok((sdp, serial)) => {
+                                    if let Ok(mut s) = mine.lock() {
+                                        s.push(serial);
+                                    }
+                                    json!({ "type": "answer", "sdp": sdp })
+                                }
                                 Err(e) => json!({ "type": "error", "message": e }),
                             };
                             let _ = tx.try_send(msg.to_string());
@@ -368,5 +377,8 @@ async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
             }
         }
     }
-    media.send(Request::Leave { venue });
+    let mine: Vec<u64> = serials.lock().map(|s| s.clone()).unwrap_or_default();
+    for serial in mine {
+        media.send(Request::Leave { venue, serial });
+    }
 }

@@ -475,3 +475,40 @@ async fn every_schema_the_openapi_document_refers_to_is_defined() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_campaign_office_makes_meetings_with_a_venue_for_every_county() {
+    each_backend(|s| async move {
+        let office = Client::signed_in(&s, "office").await;
+        let body = json!({ "title": "哈尔滨市动员会", "starts_at": "2022-11-04 09:00", "campaign": "cpc20", "main": "E230102", "branches": "counties", "under": "2301" });
+        let (status, m) = office.post("/api/v1/meetings", &body).await;
+        assert_eq!(status, 200, "{m}");
+        let venues = m["venues"].as_array().unwrap();
+        assert_eq!(venues.len(), 1 + 18, "the main venue and Harbin's 18 counties");
+        assert!(venues.iter().filter(|v| v["main"] == false).all(|v| v["unit"].as_str().unwrap().starts_with("M2301") && v["name"].as_str().unwrap().ends_with("会场")));
+        let tokens: std::collections::BTreeSet<&str> = venues.iter().map(|v| v["token"].as_str().unwrap()).collect();
+        assert_eq!(tokens.len(), venues.len(), "every venue its own link");
+        // The halls are agency units now, counted in coverage.
+        assert_eq!(office.get("/api/v1/units/M230102").await.1["kind"], "agency");
+        // Made again, the halls are reused.
+        assert_eq!(office.post("/api/v1/meetings", &body).await.0, 200);
+        assert_eq!(office.get("/api/v1/units?q=M2301&per_page=100").await.1["total"], 18);
+        assert_eq!(office.get("/api/v1/meetings").await.1.as_array().unwrap().len(), 2);
+
+        let anon = Client::anonymous(&s);
+        let link = format!("/m/{}", venues[1]["token"].as_str().unwrap());
+        let (status, page) = anon.page(&link).await;
+        assert_eq!(status, 200);
+        assert!(page.contains("哈尔滨市动员会"));
+        assert_eq!(anon.page(&format!("/m/{}x", venues[1]["token"].as_str().unwrap())).await.0, 404);
+        let harbin = Client::signed_in(&s, "harbin").await;
+        assert_eq!(harbin.post("/api/v1/meetings", &body).await.0, 403);
+        let mut bad = body.clone();
+        bad["main"] = json!("nope");
+        assert_eq!(office.post("/api/v1/meetings", &bad).await.1["field"], "main");
+        let id = m["id"].as_i64().unwrap();
+        assert_eq!(office.post(&format!("/api/v1/meetings/{id}/close"), &json!({})).await.1["sessions"], 0, "nobody signed in");
+        assert_eq!(anon.page(&link).await.0, 404, "closed: the link is dead");
+    })
+    .await;
+}
