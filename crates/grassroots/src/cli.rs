@@ -55,6 +55,9 @@ struct DemoArgs {
     /// Build the demo and print its city table, but do not serve it.
     #[arg(long)]
     no_serve: bool,
+    /// The UDP address of the live meetings' media.
+    #[arg(long, default_value = "127.0.0.1:3478")]
+    media: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +65,10 @@ struct ServeArgs {
     /// The address to listen on (HOST:PORT; port 0 picks a free one).
     #[arg(long, env = "GRASSROOTS_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
+    /// The UDP address of the live meetings' media (all venues on one port): an
+    /// address the venues' browsers can reach.
+    #[arg(long, env = "GRASSROOTS_MEDIA", default_value = "127.0.0.1:3478")]
+    media: std::net::SocketAddr,
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,8 +213,8 @@ fn open(db: &str) -> Result<Store> {
 /// Runs the command the arguments name.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Demo(args) => demo::run(&args.file, (!args.no_serve).then_some(args.listen.as_str())),
-        Command::Serve(args) => serve(open(&cli.db)?, &args.listen, None),
+        Command::Demo(args) => demo::run(&args.file, (!args.no_serve).then_some((args.listen.as_str(), args.media))),
+        Command::Serve(args) => serve(open(&cli.db)?, &args.listen, args.media, None),
         Command::User(cmd) => user(&open(&cli.db)?, cmd),
         Command::Import(what) => {
             let store = open(&cli.db)?;
@@ -251,7 +258,7 @@ pub fn run(cli: Cli) -> Result<()> {
 }
 
 /// Serves the web application until Ctrl-C; `banner` is printed once it listens.
-pub fn serve(store: Store, listen: &str, banner: Option<&dyn Fn(&str)>) -> Result<()> {
+pub fn serve(store: Store, listen: &str, media: std::net::SocketAddr, banner: Option<&dyn Fn(&str)>) -> Result<()> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
@@ -263,7 +270,7 @@ pub fn serve(store: Store, listen: &str, banner: Option<&dyn Fn(&str)>) -> Resul
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        web::launch(listener, web::AppState::new(store), stop).await.context("the web server failed")
+        web::launch(listener, web::AppState::with_media(store, media), stop).await.context("the web server failed")
     })
 }
 

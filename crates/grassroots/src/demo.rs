@@ -51,7 +51,7 @@ const DEMO_LECTURER: &str = "l230102-01";
 const DEMO_UNIT: &str = "230102001001";
 
 /// Opens (or creates) the demo database, shows it and, given an address, serves it.
-pub fn run(file: &Path, listen: Option<&str>) -> Result<()> {
+pub fn run(file: &Path, listen: Option<(&str, std::net::SocketAddr)>) -> Result<()> {
     let url = format!("sqlite://{}", file.display());
     let store = Store::open(&url).with_context(|| format!("cannot open {}", file.display()))?;
     let spec = CampaignSpec::from_toml(CAMPAIGN).context("the embedded campaign")?;
@@ -66,16 +66,44 @@ pub fn run(file: &Path, listen: Option<&str>) -> Result<()> {
     let campaign = store.campaign(&spec.key)?;
     report::coverage(&campaign, &q, &rows, Format::Table, false)?;
     ensure_accounts(&store)?;
-    let Some(listen) = listen else { return Ok(()) };
+    let Some((listen, media)) = listen else { return Ok(()) };
+    let meeting = ensure_meeting(&store)?;
     let key = spec.key.clone();
-    crate::cli::serve(store, listen, Some(&|address: &str| {
+    crate::cli::serve(store, listen, media, Some(&|address: &str| {
         println!("\nGrassroots demo: open {address}/campaigns/{key} and sign in as one of");
         for (name, role, scope, unit, what) in ACCOUNTS {
             let place = unit.or(*scope).unwrap_or("");
             println!("  {name:<11} {:<13} {place:<13} {what}", role.as_str());
         }
-        println!("with the password {PASSWORD:?}. Ctrl-C stops the server.");
+        println!("with the password {PASSWORD:?}.");
+        println!("The mobilization meeting (a branch venue in each of the 13 cities): the chair at {address}/m/{}", meeting.chair_token);
+        for v in meeting.venues.iter().filter(|v| !v.main).take(3) {
+            println!("  {} at {address}/m/{}", v.name, v.token);
+        }
+        println!("  (every venue's link: sign in as office, 视频会议). Ctrl-C stops the server.");
     }))
+}
+
+/// The demo's mobilization meeting: the main venue in the province's hall, a branch
+/// venue in every city; made once.
+fn ensure_meeting(store: &Store) -> Result<store::MeetingView> {
+    let (office, _) = store.account("office")?;
+    if let Some(m) = store.meetings(&office)?.into_iter().find(|m| m.state == "open") {
+        return Ok(m);
+    }
+    let input = store::MeetingInput {
+        title: "学习宣传贯彻党的二十大精神动员大会".into(),
+        starts_at: "2022-11-04 09:00".into(),
+        campaign: Some("cpc20".into()),
+        agenda: vec![
+            store::AgendaItem { speaker: "主持人".into(), title: "宣布开会".into() },
+            store::AgendaItem { speaker: "省委宣讲团".into(), title: "动员讲话".into() },
+        ],
+        // The main venue: a school hall in Harbin (the demo's generated units).
+        main: "S230102".into(),
+        branches: store::Branches::EveryCity(23),
+    };
+    Ok(store.create_meeting(&office, &input, &mut || web::new_token(), chrono::Utc::now().timestamp())?)
 }
 
 /// Creates the demo accounts that are missing.
