@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench -p grassroots --bench latency -- [--sessions 5000000] [--clients 100]
-//!     [--seconds 20] [--warmup 5] [--think-ms 0] [--as-of 2022-12-31]
+//!     [--seconds 20] [--warmup 10] [--think-ms 0] [--as-of 2022-12-31]
 //! ```
 //!
 //! The database is `.cache/bench-N.db`, left by `cargo bench -p grassroots --bench
@@ -25,6 +25,9 @@
 //! with no pause (or a random pause of 0 to 2 × `--think-ms`), first for `--warmup`
 //! seconds unrecorded, then for `--seconds` recorded. Every answer other than 200 is
 //! an error and is reported; redirects are not followed, so a lost sign-in shows.
+//! The default warm-up of 10 s holds the server's first look for alerts to notify
+//! (10 s after it starts, then every 5 minutes), so that a run of up to 5 minutes
+//! records steady work only.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -62,7 +65,7 @@ fn parse_args() -> Result<Args> {
         sessions: 5_000_000,
         clients: 100,
         seconds: 20,
-        warmup: 5,
+        warmup: 10,
         think_ms: 0,
         as_of: NaiveDate::from_ymd_opt(2022, 12, 31).expect("a date"),
     };
