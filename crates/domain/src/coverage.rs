@@ -138,6 +138,36 @@ pub fn tally_days_by<K: Hash + Eq + Copy>(
     out
 }
 
+/// The totals of facts per group, as [`tally_days_by`] followed by summing every day,
+/// without the days: what a report of regions below the roll-ups needs.
+pub fn totals_by<K: Hash + Eq + Copy>(
+    facts: impl IntoIterator<Item = Fact>,
+    start: NaiveDate,
+    topics: usize,
+    group: impl Fn(i64) -> Option<K>,
+) -> HashMap<K, Tally> {
+    let mut units: HashMap<i64, (K, i64)> = HashMap::default();
+    let mut out: HashMap<K, Tally> = HashMap::default();
+    for f in facts {
+        if f.day < start {
+            continue;
+        }
+        let Some(k) = group(f.unit) else { continue };
+        let t = out.entry(k).or_insert_with(|| Tally::zero(topics));
+        t.sessions += 1;
+        t.audience += f.headcount;
+        units.entry(f.unit).or_insert((k, 0)).1 |= f.topics.stored();
+    }
+    for (k, bits) in units.into_values() {
+        let t = out.entry(k).or_insert_with(|| Tally::zero(topics));
+        t.covered += 1;
+        for slot in KeySet::from_stored(bits).slots().filter(|&s| s < topics) {
+            t.topics[slot] += 1;
+        }
+    }
+    out
+}
+
 /// What must be added to `old` to make `new`, day by day; days that do not change are
 /// left out.
 pub fn diff(old: &Days, new: &Days) -> Days {

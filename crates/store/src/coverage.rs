@@ -10,7 +10,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
-use domain::coverage::{CoverageRow, Days, Region, Tally, Terms, diff, tally_days, tally_days_by, total_until};
+use domain::coverage::{CoverageRow, Days, Region, Tally, Terms, diff, tally_days, tally_days_by};
 use domain::{DivisionCode, Level};
 
 use crate::conn::{Campaign, Conn, DayRow, Rollup};
@@ -195,10 +195,9 @@ pub(crate) fn report(conn: &mut dyn Conn, q: &CoverageQuery) -> Result<Vec<Cover
     } else if q.as_of >= campaign.start {
         let facts = conn.township_facts(campaign.id, scope, campaign.start, q.as_of)?;
         let township: HashMap<i64, i64> = facts.iter().map(|(t, f)| (f.unit, *t)).collect();
-        let by = tally_days_by(facts.into_iter().map(|(_, f)| f), campaign.start, slots, |u| township.get(&u).copied());
-        for (t, days) in by {
-            totals.insert(t, total_until(&days, q.as_of, slots));
-        }
+        totals = domain::coverage::totals_by(facts.into_iter().map(|(_, f)| f), campaign.start, slots, |u| township.get(&u).copied())
+            .into_iter()
+            .collect();
     }
     let terms = terms(&campaign);
     let zero = Tally::zero(slots);

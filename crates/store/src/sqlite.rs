@@ -38,7 +38,7 @@ pub(crate) fn open(path: &Path) -> Result<Pool, Error> {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
              PRAGMA temp_store = MEMORY;",
         )?;
-        c.execute_batch(&format!("PRAGMA cache_size = {READ_CACHE}"))?;
+        c.execute_batch(&format!("PRAGMA cache_size = {READ_CACHE}; PRAGMA mmap_size = 17179869184"))?;
         c.busy_timeout(Duration::from_secs(60))
     });
     let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
@@ -104,7 +104,10 @@ fn rollup_table(t: Rollup) -> (&'static str, &'static str) {
 fn fact_of(r: &Row<'_>, offset: usize) -> rusqlite::Result<Fact> {
     Ok(Fact {
         unit: r.get(offset)?,
-        day: r.get(offset + 1)?,
+        day: {
+            let text = r.get_ref(offset + 1)?.as_str()?;
+            text.parse().map_err(|e| rusqlite::Error::FromSqlConversionFailure(offset + 1, rusqlite::types::Type::Text, Box::new(e)))?
+        },
         headcount: r.get(offset + 2)?,
         topics: KeySet::from_stored(r.get(offset + 3)?),
     })
