@@ -250,6 +250,11 @@ impl Store {
     // The web's scoped reads and writes (see scoped.rs): every one takes the account
     // and sees nothing outside its scope.
 
+    /// The tree's only province, if it has just one.
+    pub fn only_province(&self) -> Result<Option<DivisionCode>, Error> {
+        self.read(scoped::only_province)
+    }
+
     /// A region the account may see.
     pub fn region(&self, acc: &Account, code: DivisionCode) -> Result<RegionView, Error> {
         self.read(|c| scoped::region(c, acc, code))

@@ -201,6 +201,15 @@ pub(crate) fn region(conn: &mut dyn Conn, acc: &Account, code: DivisionCode) -> 
     Ok(RegionView { code: d.id.to_string(), name: d.name, level: d.level, units: d.units, chain })
 }
 
+/// The tree's province when it has just one (a provincial deployment): where the
+/// campaign office's views open.
+pub(crate) fn only_province(conn: &mut dyn Conn) -> Result<Option<DivisionCode>, Error> {
+    match conn.divisions_at(Level::Province, None)?.as_slice() {
+        [one] => DivisionCode::from_value(one.id).map(Some).map_err(|e| Error::Corrupt(e.to_string())),
+        _ => Ok(None),
+    }
+}
+
 /// The region a report is about when none is named: the account's own.
 fn default_region(acc: &Account) -> Result<Option<DivisionCode>, Error> {
     match &acc.scope {

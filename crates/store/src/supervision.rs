@@ -259,10 +259,7 @@ fn focus(conn: &mut dyn Conn, acc: &Account, campaign: &str, under: Option<Divis
     let code = match (under, &acc.scope) {
         (Some(code), _) => Some(code),
         (None, Scope::Division { code }) => Some(*code),
-        (None, Scope::All) => match conn.divisions_at(Level::Province, None)?.as_slice() {
-            [one] => Some(DivisionCode::from_value(one.id).map_err(|e| Error::Corrupt(e.to_string()))?),
-            _ => None,
-        },
+        (None, Scope::All) => scoped::only_province(conn)?,
         (None, Scope::Unit { .. }) => return Err(Error::Forbidden("a unit contact does not supervise".into())),
     };
     let region = code.map(|c| scoped::region(conn, acc, c)).transpose()?;

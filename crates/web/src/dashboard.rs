@@ -149,18 +149,6 @@ async fn region_api(State(state): State<Shared>, viewer: Viewer, Path(code): Pat
     Ok(Json(state.run(move |s| s.region(&acc, code)).await?))
 }
 
-/// The one province of the tree, if it has just one.
-fn only_province(s: &store::Store, acc: &store::Account, q: &CoverageQuery) -> Result<Option<domain::DivisionCode>, store::Error> {
-    let mut top = q.clone();
-    top.under = None;
-    top.level = Some(Level::Province);
-    let rows = s.coverage_as(acc, &top)?;
-    Ok(match rows.as_slice() {
-        [one] => one.code.parse().ok(),
-        _ => None,
-    })
-}
-
 /// The time line as an SVG: covered share by day, the straight line from the start
 /// to the target at the deadline, and the target.
 fn chart(p: &RegionProgress, as_of: NaiveDate) -> String {
@@ -223,7 +211,7 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
             let campaign = s.campaign(&k)?;
             // A tree of one province (a provincial deployment) opens on its cities.
             let under = match (under, acc.scope.root()) {
-                (None, None) => only_province(s, &acc, &q)?,
+                (None, None) => s.only_province()?,
                 (u, _) => u,
             };
             let mut q = q;

@@ -588,6 +588,11 @@ async fn plan_submit(
     axum_extra::extract::Form(body): axum_extra::extract::Form<PlanBody>,
 ) -> Result<Response, Shown> {
     let result = plan(&state, &viewer, key.clone(), &body).await;
-    let (campaign, units) = uncovered(&state, &viewer, &key, "").await.shown(lang)?;
+    // The form comes back only on an error: only then are its units looked up again.
+    let (campaign, units) = match &result {
+        Err(_) => uncovered(&state, &viewer, &key, "").await.shown(lang)?,
+        Ok(_) => (state.run(move |s| s.campaign(&key)).await.shown(lang)?, Vec::new()),
+    };
+    let key = campaign.key.clone();
     render::after_submit(&state, &viewer, lang, result, |_| format!("/campaigns/{key}/sessions?status=planned"), |e| plan_ctx(lang, &campaign, &units, &body, Some(e))).await
 }

@@ -293,14 +293,17 @@ async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): Page
 }
 
 pub(crate) fn entry_title(lang: Lang, e: &store::CampaignEntry) -> String {
-    if lang == Lang::En {
-        if let Ok(t) = e.extra.parse::<toml::Table>() {
-            if let Some(en) = t.get("title_en").and_then(|v| v.as_str()) {
-                return en.to_owned();
-            }
-        }
+    title_in(lang, &e.title, &e.extra)
+}
+
+/// A title in the page's language: in English the campaign file's `title_en` (kept in
+/// `extra`), where it gives one.
+pub(crate) fn title_in(lang: Lang, title: &str, extra: &str) -> String {
+    let english = || extra.parse::<toml::Table>().ok()?.get("title_en")?.as_str().map(str::to_owned);
+    match lang {
+        Lang::En => english().unwrap_or_else(|| title.to_owned()),
+        Lang::Zh => title.to_owned(),
     }
-    e.title.clone()
 }
 
 fn form_ctx(lang: Lang, campaign: &Campaign, body: &SessionBody, id: Option<i64>, error: Option<&AppError>) -> serde_json::Value {
