@@ -8,6 +8,17 @@
 //! (the core gives every venue its own ufrag), anything else by the source address a
 //! venue's STUN came from. A datagram that matches no venue is dropped.
 //!
+//! Media are forwarded packet by packet (str0m's RTP mode), never decoded nor
+//! reassembled into frames: a packet goes out to every receiver as soon as it arrives,
+//! its payload shared, not copied. Each receiver's line has its own sequence numbers,
+//! timestamps and VP8 picture ids, continued across switches (another venue on the
+//! program, another simulcast layer), so its decoder sees one unbroken stream; a
+//! video switch waits for a keyframe of the new source, asked for at once.
+//!
+//! A camera may send simulcast (several layers of one picture). Each receiver gets the
+//! highest layer its bandwidth estimate (from transport-wide congestion control
+//! feedback) carries; the chair's monitor wall always gets the lowest.
+//!
 //! Each venue's browser offers its m-lines in a fixed order: audio send-receive (its
 //! microphone; the first sound it hears), video send-receive (its camera; the picture
 //! it sees), audio receive-only (the second sound), and for the main venue some video
@@ -17,9 +28,11 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::{Extension, ExtensionValues, RtpPacket, RtpWrite, SeqNo, Ssrc, Vp8Descriptor};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Rtc};
 
 use crate::meeting::{Command, Meeting, Presence, VenueId};
@@ -35,6 +48,15 @@ pub const KEYFRAME_INTERVAL: Duration = Duration::from_secs(1);
 pub const WALL_TURN: Duration = Duration::from_secs(8);
 /// Pictures on the monitor wall at once.
 pub const WALL_SIZE: usize = 4;
+/// The bandwidth a new connection is assumed to have until its estimate says more:
+/// enough for a middle layer, so that a picture shows at once, and probing finds out
+/// whether the top layer fits.
+pub const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_000);
+/// What a receiver's sound takes of its estimate before its picture is chosen.
+const AUDIO_SHARE: u64 = 100_000;
+/// The RTP header extension id offered for the absolute capture time, which the core
+/// forwards unchanged (receivers measure end-to-end delay with it).
+pub const ABS_CAPTURE_TIME_ID: u8 = 9;
 
 /// Something for the core to take in.
 #[derive(Debug)]
@@ -107,6 +129,106 @@ struct Lines {
     wall: Vec<Mid>,
 }
 
+/// One received stream of a source line: its only stream, or one simulcast layer.
+#[derive(Debug, Clone, Copy)]
+struct Layer {
+    rid: Option<Rid>,
+    /// Bytes since `since`, for the rate.
+    bytes: u64,
+    since: Instant,
+    /// Bits per second over the last measured half second (0 until measured).
+    rate: u64,
+    /// When its last packet came.
+    last: Instant,
+}
+
+/// How long a layer may be silent before receivers are moved off it.
+const LAYER_STALE: Duration = Duration::from_millis(600);
+
+/// The layers of a source line as receivers choose among them: the live ones by rate,
+/// lowest first. At most three simulcast layers plus slack; no allocation.
+#[derive(Debug, Clone, Copy, Default)]
+struct Ranking {
+    layers: [(Option<Rid>, u64); 4],
+    len: usize,
+}
+
+impl Ranking {
+    fn of(layers: &[Layer], now: Instant) -> Ranking {
+        let mut r = Ranking::default();
+        for l in layers.iter().filter(|l| now.saturating_duration_since(l.last) < LAYER_STALE).take(4) {
+            r.layers[r.len] = (l.rid, l.rate);
+            r.len += 1;
+        }
+        r.layers[..r.len].sort_by_key(|(_, rate)| *rate);
+        r
+    }
+
+    fn live(&self) -> &[(Option<Rid>, u64)] {
+        &self.layers[..self.len]
+    }
+}
+
+/// The layer a receiver should get: the lowest for the monitor wall; otherwise the
+/// highest whose rate fits the estimate (less the sound's share). Moving up needs 15%
+/// headroom, so that a receiver near a layer's rate does not switch back and forth.
+fn choose_layer(ranking: &Ranking, estimate: Option<Bitrate>, current: Option<Option<Rid>>, lowest: bool) -> Option<Option<Rid>> {
+    let live = ranking.live();
+    let first = live.first()?.0;
+    if lowest || live.len() == 1 {
+        return Some(first);
+    }
+    let budget = estimate.map_or(INITIAL_ESTIMATE.as_u64(), |e| e.as_u64()).saturating_sub(AUDIO_SHARE);
+    let current_rate = current.and_then(|c| live.iter().find(|(r, _)| *r == c)).map(|(_, rate)| *rate);
+    let mut best = first;
+    for &(rid, rate) in live {
+        let fits = if Some(rate) == current_rate || current_rate.is_some_and(|c| rate <= c) { rate <= budget } else { rate * 115 / 100 <= budget };
+        if fits && rate > 0 {
+            best = rid;
+        }
+    }
+    Some(best)
+}
+
+/// A receiver's outgoing line: what it forwards now and how it rewrites packets so
+/// that the receiver sees one continuous stream across switches.
+#[derive(Debug)]
+struct Out {
+    /// The source line it forwards.
+    source: Option<(VenueId, Mid)>,
+    /// The layer forwarded now (`None`: nothing yet, waiting for a keyframe).
+    layer: Option<Option<Rid>>,
+    /// The layer it should forward; a switch happens at that layer's next keyframe.
+    want: Option<Option<Rid>>,
+    /// The monitor wall: always the lowest layer.
+    lowest: bool,
+    /// Outgoing sequence number = incoming + offset; nothing below `floor` (packets
+    /// of the stream before the switch) goes out.
+    seq_offset: i64,
+    floor: u64,
+    next_seq: u64,
+    /// Outgoing timestamp = incoming + offset (wrapping).
+    ts_offset: u32,
+    last_ts: Option<u32>,
+    /// VP8 picture ids go on counting across switches.
+    pid_offset: u16,
+    next_pid: Option<u16>,
+    /// Payload types: the source's to this receiver's.
+    pts: Vec<(Pt, Pt)>,
+}
+
+impl Out {
+    fn new() -> Out {
+        Out { source: None, layer: None, want: None, lowest: false, seq_offset: 0, floor: 0, next_seq: 1, ts_offset: 0, last_ts: None, pid_offset: 0, next_pid: None, pts: Vec::new() }
+    }
+}
+
+/// The length of one frame at 90 kHz (video) or one 20 ms packet at 48 kHz (audio):
+/// the gap left between the last timestamp of one source and the first of the next.
+fn frame_ticks(video: bool) -> u32 {
+    if video { 3_000 } else { 960 }
+}
+
 struct Peer {
     meeting: MeetingId,
     /// Which join made it: a page that reconnected has a newer one.
@@ -114,8 +236,20 @@ struct Peer {
     rtc: Rtc,
     lines: Lines,
     connected: bool,
-    /// When each of its incoming lines was last asked for a keyframe.
-    last_keyframe_request: HashMap<Mid, Instant>,
+    /// Incoming streams' lines and layers, learned once per SSRC.
+    streams: HashMap<Ssrc, (Mid, Option<Rid>)>,
+    /// Incoming lines' layers.
+    layers: HashMap<Mid, Vec<Layer>>,
+    /// Outgoing lines.
+    outs: HashMap<Mid, Out>,
+    /// Its egress bandwidth estimate.
+    estimate: Option<Bitrate>,
+    /// When each of its incoming streams was last asked for a keyframe.
+    last_keyframe_request: HashMap<(Mid, Option<Rid>), Instant>,
+    /// When its `Rtc` wants to be woken.
+    deadline: Instant,
+    /// Whether it is in the core's list of peers to poll.
+    dirty: bool,
 }
 
 /// Where media from one source line goes: (destination venue, its line).
@@ -134,7 +268,20 @@ pub struct Core {
     next_turn: Option<Instant>,
     outputs: VecDeque<Output>,
     serial: u64,
+    /// Peers that may have output: polled before anything else is looked at, so that
+    /// a datagram costs work for the peers it touched, not for every peer.
+    dirty: Vec<VenueId>,
+    /// Keyframe requests held back by [`KEYFRAME_INTERVAL`], sent when it has passed.
+    held_keyframe_requests: Vec<(VenueId, Mid, Option<Rid>)>,
+    /// Reused for the keyframe requests one forwarded packet gives rise to.
+    asks: Vec<(VenueId, Mid, Option<Rid>)>,
+    /// When every receiver's layers are next looked at again (layer rates change even
+    /// when estimates do not).
+    next_review: Option<Instant>,
 }
+
+/// How often every receiver's layers are chosen again.
+const LAYER_REVIEW: Duration = Duration::from_millis(500);
 
 impl Core {
     /// A core whose socket is bound at `local` (the address given to browsers).
@@ -153,6 +300,10 @@ impl Core {
             next_turn: None,
             outputs: VecDeque::new(),
             serial: 0,
+            dirty: Vec::new(),
+            held_keyframe_requests: Vec::new(),
+            asks: Vec::new(),
+            next_review: None,
         }
     }
 
@@ -191,13 +342,39 @@ impl Core {
         // The ufrag names the venue, so that STUN finds its peer by one map lookup.
         let ufrag = format!("v{}x{}", venue.0, self.serial);
         let creds = IceCreds { ufrag: ufrag.clone(), pass: random_pass(self.serial, now) };
-        let mut rtc = Rtc::builder().set_ice_lite(true).set_local_ice_credentials(creds).build(now);
+        // Packets are forwarded as they come (RTP mode); VP8 alone, since a switch
+        // waits for a keyframe and the core knows VP8's.
+        let mut rtc = Rtc::builder()
+            .set_ice_lite(true)
+            .set_local_ice_credentials(creds)
+            .set_rtp_mode(true)
+            .enable_bwe(Some(INITIAL_ESTIMATE))
+            .clear_codecs()
+            .enable_opus(true, false)
+            .enable_vp8(true)
+            .set_extension(ABS_CAPTURE_TIME_ID, Extension::AbsoluteCaptureTime)
+            .build(now);
         let candidate = Candidate::host(self.local, "udp").map_err(|e| Refused::BadOffer(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| Refused::BadOffer(e.to_string()))?;
         self.drop_peer(venue);
         self.by_ufrag.insert(ufrag, venue);
-        self.peers.insert(venue, Peer { meeting, serial: self.serial, rtc, lines: Lines::default(), connected: false, last_keyframe_request: HashMap::new() });
+        let peer = Peer {
+            meeting,
+            serial: self.serial,
+            rtc,
+            lines: Lines::default(),
+            connected: false,
+            streams: HashMap::new(),
+            layers: HashMap::new(),
+            outs: HashMap::new(),
+            estimate: None,
+            last_keyframe_request: HashMap::new(),
+            deadline: now,
+            dirty: false,
+        };
+        self.peers.insert(venue, peer);
+        self.mark(venue);
         if let Some(m) = self.meetings.get_mut(&meeting) {
             m.join(venue, headcount);
         }
@@ -251,7 +428,28 @@ impl Core {
         peer.rtc.disconnect();
         self.by_ufrag.retain(|_, v| *v != venue);
         self.by_addr.retain(|_, v| *v != venue);
+        self.held_keyframe_requests.retain(|(v, ..)| *v != venue);
         Some(peer.meeting)
+    }
+
+    /// Puts a peer on the list of those to poll.
+    fn mark(&mut self, venue: VenueId) {
+        if let Some(p) = self.peers.get_mut(&venue) {
+            if !p.dirty {
+                p.dirty = true;
+                self.dirty.push(venue);
+            }
+        }
+    }
+
+    /// Polls every marked peer (and those its events mark in turn).
+    fn flush(&mut self, now: Instant) {
+        while let Some(v) = self.dirty.pop() {
+            if let Some(p) = self.peers.get_mut(&v) {
+                p.dirty = false;
+            }
+            self.drain(now, v);
+        }
     }
 
     /// Takes an input.
@@ -266,13 +464,25 @@ impl Core {
                         self.rebuild_routes(now, id);
                     }
                 }
-                let venues: Vec<VenueId> = self.peers.keys().copied().collect();
-                for v in venues {
+                if self.next_review.is_none_or(|t| now >= t) {
+                    self.next_review = Some(now + LAYER_REVIEW);
+                    let venues: Vec<VenueId> = self.peers.keys().copied().collect();
+                    for v in venues {
+                        self.reconsider_layers(now, v);
+                    }
+                }
+                let held = std::mem::take(&mut self.held_keyframe_requests);
+                for (v, mid, rid) in held {
+                    self.request_keyframe(now, v, mid, rid);
+                }
+                let due: Vec<VenueId> = self.peers.iter().filter(|(_, p)| p.deadline <= now).map(|(v, _)| *v).collect();
+                for v in due {
                     if let Some(p) = self.peers.get_mut(&v) {
                         let _ = p.rtc.handle_input(str0m::Input::Timeout(now));
                     }
-                    self.drain(now, v);
+                    self.mark(v);
                 }
+                self.flush(now);
             }
             Input::Datagram { now, source, bytes } => {
                 let Some(venue) = self.route(source, bytes) else { return };
@@ -283,7 +493,8 @@ impl Core {
                     // A packet the peer cannot take is dropped; the peer goes on.
                     return;
                 }
-                self.drain(now, venue);
+                self.mark(venue);
+                self.flush(now);
             }
         }
     }
@@ -305,18 +516,19 @@ impl Core {
         if let Some(o) = self.outputs.pop_front() {
             return o;
         }
-        let venues: Vec<VenueId> = self.peers.keys().copied().collect();
-        for v in venues {
-            self.drain(now, v);
-        }
+        self.flush(now);
         if let Some(o) = self.outputs.pop_front() {
             return o;
         }
         let mut next = self.next_turn.unwrap_or(now + Duration::from_secs(1));
-        for p in self.peers.values_mut() {
-            if let Ok(str0m::Output::Timeout(t)) = p.rtc.poll_output() {
-                next = next.min(t);
-            }
+        if !self.held_keyframe_requests.is_empty() {
+            next = next.min(now + KEYFRAME_INTERVAL / 10);
+        }
+        if let Some(t) = self.next_review.filter(|_| !self.peers.is_empty()) {
+            next = next.min(t);
+        }
+        for p in self.peers.values() {
+            next = next.min(p.deadline);
         }
         Output::Timeout(next.max(now))
     }
@@ -333,7 +545,10 @@ impl Core {
                 }
             };
             match out {
-                str0m::Output::Timeout(_) => return,
+                str0m::Output::Timeout(t) => {
+                    peer.deadline = t;
+                    return;
+                }
                 str0m::Output::Transmit(t) => self.outputs.push_back(Output::Transmit { destination: t.destination, bytes: t.contents.into() }),
                 str0m::Output::Event(e) => self.event(now, venue, e),
             }
@@ -364,45 +579,216 @@ impl Core {
                 }
                 self.rebuild_routes(now, meeting);
             }
-            Event::MediaData(data) => self.forward(now, venue, data),
+            Event::RtpPacket(p) => self.forward(now, venue, p),
             Event::KeyframeRequest(req) => {
-                // A receiver asks for a keyframe of what it is shown: ask that source.
-                let source = self.routes.iter().find(|(_, to)| to.contains(&(venue, req.mid))).map(|(from, _)| *from);
-                if let Some((src, mid)) = source {
-                    self.request_keyframe(now, src, mid);
+                // A receiver asks for a keyframe of what it is shown: ask that source,
+                // for the layer the receiver is getting or about to get.
+                let ask = peer.outs.get(&req.mid).and_then(|o| Some((o.source?, o.want.or(o.layer)?)));
+                if let Some(((src, mid), rid)) = ask {
+                    self.request_keyframe(now, src, mid, rid);
                 }
+            }
+            Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                peer.estimate = Some(estimate);
+                self.reconsider_layers(now, venue);
             }
             _ => {}
         }
     }
 
-    fn forward(&mut self, now: Instant, source: VenueId, data: MediaData) {
-        if !data.contiguous {
-            self.request_keyframe(now, source, data.mid);
-        }
-        let Some(fanout) = self.routes.get(&(source, data.mid)) else { return };
-        let fanout = fanout.clone();
-        for (dest, mid) in fanout {
-            let Some(peer) = self.peers.get_mut(&dest) else { continue };
-            let Some(writer) = peer.rtc.writer(mid) else { continue };
-            let Some(pt) = writer.match_params(data.params) else { continue };
-            if writer.write(pt, data.network_time, data.time, data.data.clone()).is_err() {
-                continue;
+    /// A receiver's estimate changed: each of its pictures may move to another layer,
+    /// and its estimator is told how much more to probe for.
+    fn reconsider_layers(&mut self, now: Instant, venue: VenueId) {
+        let Some(peer) = self.peers.get(&venue) else { return };
+        let estimate = peer.estimate;
+        let mut changes = Vec::new();
+        let mut top = 0;
+        for (mid, out) in &peer.outs {
+            let Some((src, smid)) = out.source else { continue };
+            let Some(layers) = self.peers.get(&src).and_then(|p| p.layers.get(&smid)) else { continue };
+            let ranking = Ranking::of(layers, now);
+            if !out.lowest {
+                top += ranking.live().last().map_or(0, |(_, rate)| *rate);
             }
-            self.drain(now, dest);
+            let want = choose_layer(&ranking, estimate, out.layer, out.lowest);
+            if want.is_some() && want != out.want {
+                changes.push((*mid, want, src, smid));
+            }
         }
+        let Some(peer) = self.peers.get_mut(&venue) else { return };
+        if top > 0 {
+            // Probe up to what the top layers take, with room for the sound.
+            let desired = Bitrate::from(top as f64 * 1.2 + AUDIO_SHARE as f64);
+            peer.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
+        }
+        for (mid, want, ..) in &changes {
+            if let Some(o) = peer.outs.get_mut(mid) {
+                o.want = *want;
+            }
+        }
+        for (_, want, src, smid) in changes {
+            if let Some(rid) = want {
+                self.request_keyframe(now, src, smid, rid);
+            }
+        }
+        self.mark(venue);
     }
 
-    /// Asks a source line for a keyframe, at most once per [`KEYFRAME_INTERVAL`].
-    fn request_keyframe(&mut self, now: Instant, venue: VenueId, mid: Mid) {
-        let Some(peer) = self.peers.get_mut(&venue) else { return };
-        if peer.last_keyframe_request.get(&mid).is_some_and(|t| now.saturating_duration_since(*t) < KEYFRAME_INTERVAL) {
+    /// Sends a source's packet on to every receiver its line is routed to.
+    fn forward(&mut self, now: Instant, source: VenueId, p: RtpPacket) {
+        let Core { peers, routes, asks, dirty, .. } = self;
+        let Some(src) = peers.get_mut(&source) else { return };
+        let ssrc = p.header.ssrc;
+        let (mid, rid) = match src.streams.get(&ssrc) {
+            Some(s) => *s,
+            None => {
+                let Some(s) = src.rtc.direct_api().stream_rx(&ssrc).map(|s| (s.mid(), s.rid())) else { return };
+                src.streams.insert(ssrc, s);
+                s
+            }
+        };
+        if p.payload.is_empty() {
             return;
         }
-        let Some(mut writer) = peer.rtc.writer(mid) else { return };
-        if writer.request_keyframe(None, KeyframeRequestKind::Pli).is_ok() {
-            peer.last_keyframe_request.insert(mid, now);
+        let video = src.lines.video == Some(mid);
+        let layers = src.layers.entry(mid).or_default();
+        let at = match layers.iter().position(|l| l.rid == rid) {
+            Some(i) => i,
+            None => {
+                layers.push(Layer { rid, bytes: 0, since: now, rate: 0, last: now });
+                layers.len() - 1
+            }
+        };
+        let l = &mut layers[at];
+        l.bytes += p.payload.len() as u64;
+        l.last = now;
+        let elapsed = now.saturating_duration_since(l.since);
+        if elapsed >= Duration::from_millis(500) {
+            l.rate = (l.bytes as f64 * 8.0 / elapsed.as_secs_f64()) as u64;
+            l.bytes = 0;
+            l.since = now;
         }
+        let ranking = Ranking::of(layers, now);
+        let descriptor = if video { Vp8Descriptor::parse(&p.payload).ok() } else { None };
+        let keyframe = descriptor.as_ref().is_some_and(|d| d.starts_keyframe(&p.payload));
+        let Some(params) = src.rtc.codec_config().find(|c| c.pt() == p.header.payload_type).cloned() else { return };
+        let Some(fanout) = routes.get(&(source, mid)) else { return };
+
+        let mut ext = ExtensionValues::default();
+        ext.audio_level = p.header.ext_vals.audio_level;
+        ext.voice_activity = p.header.ext_vals.voice_activity;
+        ext.video_orientation = p.header.ext_vals.video_orientation;
+        ext.abs_capture_time = p.header.ext_vals.abs_capture_time;
+        let seq = *p.seq_no;
+
+        for &(dest, dmid) in fanout {
+            let Some(dp) = peers.get_mut(&dest) else { continue };
+            let estimate = dp.estimate;
+            let out = dp.outs.entry(dmid).or_insert_with(Out::new);
+            if out.source != Some((source, mid)) {
+                // A new source on this line: choose its layer, wait for its keyframe.
+                out.source = Some((source, mid));
+                out.layer = None;
+                out.want = choose_layer(&ranking, estimate, None, out.lowest);
+                out.pts.clear();
+                if let Some(want) = out.want.filter(|_| video) {
+                    asks.push((source, mid, want));
+                }
+            } else if out.layer.is_some_and(|cur| !ranking.live().iter().any(|(r, _)| *r == cur)) && out.want == out.layer {
+                // Its layer stopped (the camera dropped it): move to another.
+                out.want = choose_layer(&ranking, estimate, None, out.lowest);
+                if let Some(want) = out.want {
+                    asks.push((source, mid, want));
+                }
+            }
+            if out.layer != Some(rid) {
+                if out.want != Some(rid) || (video && !keyframe) {
+                    continue;
+                }
+                // Switch: continue the receiver's numbering from where it stopped.
+                out.layer = Some(rid);
+                out.seq_offset = out.next_seq as i64 - seq as i64;
+                out.floor = out.next_seq;
+                let continued = p.header.timestamp.wrapping_add(out.ts_offset);
+                if let Some(last) = out.last_ts {
+                    // A layer of the same camera usually shares its clock; anything
+                    // else starts one frame after the last timestamp sent.
+                    if continued.wrapping_sub(last) as i32 <= 0 || continued.wrapping_sub(last) > 90_000 {
+                        out.ts_offset = last.wrapping_add(frame_ticks(video)).wrapping_sub(p.header.timestamp);
+                    }
+                }
+                if let (Some(d), Some(next)) = (descriptor.as_ref(), out.next_pid) {
+                    if let Some(pid) = d.picture_id() {
+                        out.pid_offset = next.wrapping_sub(pid);
+                    }
+                }
+            }
+            let out_seq = seq as i64 + out.seq_offset;
+            if out_seq < out.floor as i64 {
+                continue;
+            }
+            let out_seq = out_seq as u64;
+            let pt = match out.pts.iter().find(|(s, _)| *s == params.pt()) {
+                Some((_, d)) => *d,
+                None => {
+                    let Some(d) = dp.rtc.codec_config().match_params(params.clone()).map(|d| d.pt()) else { continue };
+                    out.pts.push((params.pt(), d));
+                    d
+                }
+            };
+            let ts = p.header.timestamp.wrapping_add(out.ts_offset);
+            out.next_seq = out.next_seq.max(out_seq + 1);
+            if out.last_ts.is_none_or(|last| (ts.wrapping_sub(last) as i32) > 0) {
+                out.last_ts = Some(ts);
+            }
+            let mut write = RtpWrite::new(pt, SeqNo::from(out_seq), ts, p.timestamp, p.payload.clone()).marker(p.header.marker).ext_vals(ext.clone()).nackable(video);
+            if let Some(d) = descriptor.as_ref() {
+                if let Some(pid) = d.picture_id() {
+                    // The M bit of the id's first byte: 15 bits or 7.
+                    let long = p.payload.len() > 2 && p.payload[0] & 0x80 != 0 && p.payload[1] & 0x80 != 0 && p.payload[2] & 0x80 != 0;
+                    let mask = if long { 0x7fff } else { 0x7f };
+                    let new = pid.wrapping_add(out.pid_offset) & mask;
+                    if out.next_pid.is_none_or(|n| (new.wrapping_sub(n) & mask) < mask / 2) {
+                        out.next_pid = Some(new.wrapping_add(1) & mask);
+                    }
+                    if out.pid_offset != 0 {
+                        if let Ok(patch) = d.patch().picture_id(new).build() {
+                            write = write.vp8_patch(patch);
+                        }
+                    }
+                }
+            }
+            let mut api = dp.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(dmid, None) else { continue };
+            tx.write_rtp(write);
+            if !dp.dirty {
+                dp.dirty = true;
+                dirty.push(dest);
+            }
+        }
+        let asks = std::mem::take(&mut self.asks);
+        for &(v, m, r) in &asks {
+            self.request_keyframe(now, v, m, r);
+        }
+        self.asks = asks;
+        self.asks.clear();
+    }
+
+    /// Asks a source stream for a keyframe, at most once per [`KEYFRAME_INTERVAL`]; a
+    /// request within it is held and sent when the interval has passed.
+    fn request_keyframe(&mut self, now: Instant, venue: VenueId, mid: Mid, rid: Option<Rid>) {
+        let Some(peer) = self.peers.get_mut(&venue) else { return };
+        if peer.last_keyframe_request.get(&(mid, rid)).is_some_and(|t| now.saturating_duration_since(*t) < KEYFRAME_INTERVAL) {
+            if !self.held_keyframe_requests.contains(&(venue, mid, rid)) {
+                self.held_keyframe_requests.push((venue, mid, rid));
+            }
+            return;
+        }
+        let mut api = peer.rtc.direct_api();
+        let Some(stream) = api.stream_rx_by_mid(mid, rid) else { return };
+        stream.request_keyframe(KeyframeRequestKind::Pli);
+        peer.last_keyframe_request.insert((mid, rid), now);
+        self.mark(venue);
     }
 
     /// A meeting changed: tell its venues, and route media anew.
@@ -413,8 +799,8 @@ impl Core {
         self.rebuild_routes(now, meeting);
     }
 
-    /// Recomputes where each source line of the meeting goes; every receiver that now
-    /// shows a new picture makes its source send a keyframe.
+    /// Recomputes where each source line of the meeting goes. A receiver whose line
+    /// gets a new source switches at that source's first keyframe (see `forward`).
     fn rebuild_routes(&mut self, now: Instant, meeting: MeetingId) {
         let Some(m) = self.meetings.get(&meeting) else { return };
         let venues: Vec<VenueId> = self.peers.iter().filter(|(_, p)| p.meeting == meeting && p.connected).map(|(v, _)| *v).collect();
@@ -423,6 +809,7 @@ impl Core {
         if self.next_turn.is_none() {
             self.next_turn = Some(now + WALL_TURN);
         }
+        let mut wall_lines = Vec::new();
         for &dest in &venues {
             if let (Some(src), Some(out)) = (m.picture_for(dest), line(dest, |l| l.video)) {
                 if let Some(inp) = line(src, |l| l.video) {
@@ -440,25 +827,18 @@ impl Core {
                 for (src, out) in m.wall(slots.len().min(WALL_SIZE), self.wall_turn).into_iter().zip(slots) {
                     if let Some(inp) = line(src, |l| l.video) {
                         fresh.entry((src, inp)).or_default().push((dest, out));
+                        wall_lines.push((dest, out));
                     }
                 }
             }
         }
-        let mut new_sources = Vec::new();
-        for (key, to) in &fresh {
-            let old = self.routes.get(key);
-            if to.iter().any(|d| old.is_none_or(|o| !o.contains(d))) {
-                new_sources.push(*key);
+        for (dest, mid) in wall_lines {
+            if let Some(p) = self.peers.get_mut(&dest) {
+                p.outs.entry(mid).or_insert_with(Out::new).lowest = true;
             }
         }
         self.routes.retain(|(v, _), _| !venues.contains(v) && self.peers.get(v).is_some_and(|p| p.meeting != meeting));
         self.routes.extend(fresh);
-        for (v, mid) in new_sources {
-            let video = self.peers.get(&v).is_some_and(|p| p.lines.video == Some(mid));
-            if video {
-                self.request_keyframe(now, v, mid);
-            }
-        }
     }
 
     /// The destinations of a source line (for tests and the chair's diagnostics).
@@ -530,6 +910,30 @@ mod tests {
         b.extend([7; 12]);
         b.extend(attr);
         b
+    }
+
+    fn ranking(rates: &[(&str, u64)]) -> Ranking {
+        let now = Instant::now();
+        let layers: Vec<Layer> = rates.iter().map(|(rid, rate)| Layer { rid: Some((*rid).into()), bytes: 0, since: now, rate: *rate, last: now }).collect();
+        Ranking::of(&layers, now)
+    }
+
+    #[test]
+    fn a_receiver_gets_the_highest_layer_its_estimate_carries_and_the_wall_the_lowest() {
+        let r = ranking(&[("f", 1_500_000), ("q", 150_000), ("h", 500_000)]);
+        let pick = |estimate: u64, current: Option<&str>, lowest: bool| {
+            choose_layer(&r, Some(Bitrate::bps(estimate)), current.map(|c| Some(c.into())), lowest).flatten().map(|r| r.to_string())
+        };
+        assert_eq!(pick(3_000_000, None, false).as_deref(), Some("f"));
+        assert_eq!(pick(3_000_000, None, true).as_deref(), Some("q"), "the wall");
+        assert_eq!(pick(800_000, None, false).as_deref(), Some("h"));
+        assert_eq!(pick(100_000, None, false).as_deref(), Some("q"), "the lowest when nothing fits");
+        // Moving up needs headroom; staying does not.
+        assert_eq!(pick(1_650_000, Some("h"), false).as_deref(), Some("h"));
+        assert_eq!(pick(1_650_000, Some("f"), false).as_deref(), Some("f"));
+        assert_eq!(pick(1_900_000, Some("h"), false).as_deref(), Some("f"));
+        let single = ranking(&[("x", 2_000_000)]);
+        assert!(choose_layer(&single, Some(Bitrate::bps(100_000)), None, false).is_some(), "a single stream is always forwarded");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use conference::core::{Core, Input, MeetingId, Output};
 use conference::meeting::{Command, Presence, VenueId};
-use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid};
+use str0m::media::{Direction, Frequency, MediaKind, MediaTime, Mid, Rid, Simulcast, SimulcastLayer};
 use str0m::{Candidate, Event, Rtc};
 
 const MEETING: MeetingId = MeetingId(7);
@@ -22,10 +22,19 @@ struct Venue {
     audio: Mid,
     video: Mid,
     audio2: Mid,
-    /// Media received: (line, first byte of the frame, the frame's sender tag).
+    /// Media received: (line, the frame's sender tag).
     received: Vec<(Mid, u8)>,
     keyframe_requests: usize,
+    /// Whether its next video frame is a keyframe (the first one, or one asked for).
+    keyframe_due: bool,
+    /// Its camera sends three simulcast layers (tags 10×id + 0, 1, 2; growing sizes).
+    simulcast: bool,
+    /// Video frames that came with a gap in the sequence numbers before them.
+    gaps: usize,
 }
+
+/// The simulcast layers a camera may send, lowest first.
+const LAYERS: [&str; 3] = ["q", "h", "f"];
 
 struct World {
     now: Instant,
@@ -52,12 +61,23 @@ impl World {
     }
 
     fn join(&mut self, id: VenueId, wall: usize) {
+        self.join_with(id, wall, false);
+    }
+
+    fn join_with(&mut self, id: VenueId, wall: usize, simulcast: bool) {
         let addr: SocketAddr = format!("127.0.0.{}:{}", 2 + id.0 % 200, 6000 + id.0).parse().unwrap();
         let mut rtc = Rtc::builder().build(self.now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
         let mut api = rtc.sdp_api();
         let audio = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
-        let video = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, None);
+        let layers = simulcast.then(|| {
+            let mut s = Simulcast::new();
+            for rid in LAYERS {
+                s.add_send_layer(SimulcastLayer::new(rid));
+            }
+            s
+        });
+        let video = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, layers);
         let audio2 = api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
         for _ in 0..wall {
             api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
@@ -66,7 +86,7 @@ impl World {
         let answer = self.core.join(self.now, MEETING, id, &offer.to_sdp_string(), 10 * id.0).expect("joined");
         rtc.sdp_api().accept_answer(pending, str0m::change::SdpAnswer::from_sdp_string(&answer).unwrap()).unwrap();
         self.venues.retain(|v| v.id != id);
-        self.venues.push(Venue { id, addr, rtc, audio, video, audio2, received: Vec::new(), keyframe_requests: 0 });
+        self.venues.push(Venue { id, addr, rtc, audio, video, audio2, received: Vec::new(), keyframe_requests: 0, keyframe_due: true, simulcast, gaps: 0 });
     }
 
     fn venue(&mut self, id: VenueId) -> &mut Venue {
@@ -74,7 +94,8 @@ impl World {
     }
 
     /// Runs the world for `d` in 1 ms steps; every venue sends a video frame every
-    /// 33 ms and an audio frame every 20 ms, tagged with its id.
+    /// 33 ms (a keyframe when asked for one) and an audio frame every 20 ms, tagged
+    /// with its id.
     fn run(&mut self, d: Duration) {
         let end = self.now + d;
         let mut step = 0u64;
@@ -85,18 +106,35 @@ impl World {
             let mut to_core: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
             for v in &mut self.venues {
                 if v.rtc.is_alive() && step % 33 == 0 {
-                    send(&mut v.rtc, v.video, now, v.id.0 as u8, step, Frequency::NINETY_KHZ);
+                    // A VP8 frame's first bit tells a keyframe (0) from the others.
+                    let key = std::mem::take(&mut v.keyframe_due);
+                    if v.simulcast {
+                        for (i, rid) in LAYERS.into_iter().enumerate() {
+                            let f = frame(v.id.0 as u8 * 10 + i as u8, key, 60 << (2 * i));
+                            send_layer(&mut v.rtc, v.video, Some(rid.into()), now, f, step, Frequency::NINETY_KHZ);
+                        }
+                    } else {
+                        send(&mut v.rtc, v.video, now, frame(v.id.0 as u8, key, 60), step, Frequency::NINETY_KHZ);
+                    }
                 }
                 if v.rtc.is_alive() && step % 20 == 0 {
-                    send(&mut v.rtc, v.audio, now, v.id.0 as u8, step, Frequency::FORTY_EIGHT_KHZ);
+                    send(&mut v.rtc, v.audio, now, vec![v.id.0 as u8; 60], step, Frequency::FORTY_EIGHT_KHZ);
                 }
                 let _ = v.rtc.handle_input(str0m::Input::Timeout(now));
                 while let Ok(out) = v.rtc.poll_output() {
                     match out {
                         str0m::Output::Timeout(_) => break,
                         str0m::Output::Transmit(t) => to_core.push((t.source, t.contents.into())),
-                        str0m::Output::Event(Event::MediaData(d)) => v.received.push((d.mid, d.data.first().copied().unwrap_or(0))),
-                        str0m::Output::Event(Event::KeyframeRequest(_)) => v.keyframe_requests += 1,
+                        str0m::Output::Event(Event::MediaData(d)) => {
+                            if d.mid == v.video && !d.contiguous {
+                                v.gaps += 1;
+                            }
+                            v.received.push((d.mid, d.data.get(3).copied().unwrap_or(0)));
+                        }
+                        str0m::Output::Event(Event::KeyframeRequest(_)) => {
+                            v.keyframe_requests += 1;
+                            v.keyframe_due = true;
+                        }
                         str0m::Output::Event(_) => {}
                     }
                 }
@@ -160,11 +198,26 @@ impl World {
     }
 }
 
-fn send(rtc: &mut Rtc, mid: Mid, now: Instant, tag: u8, step: u64, freq: Frequency) {
+/// A VP8-shaped frame tagged with its venue (and layer): a keyframe or not.
+fn frame(tag: u8, key: bool, size: usize) -> Vec<u8> {
+    let mut f = vec![tag; size];
+    f[0] = if key { 0x00 } else { 0x01 };
+    f
+}
+
+fn send(rtc: &mut Rtc, mid: Mid, now: Instant, data: Vec<u8>, step: u64, freq: Frequency) {
+    send_layer(rtc, mid, None, now, data, step, freq);
+}
+
+fn send_layer(rtc: &mut Rtc, mid: Mid, rid: Option<Rid>, now: Instant, data: Vec<u8>, step: u64, freq: Frequency) {
     let Some(writer) = rtc.writer(mid) else { return };
+    let writer = match rid {
+        Some(r) => writer.rid(r),
+        None => writer,
+    };
     let Some(pt) = writer.payload_params().next().map(|p| p.pt()) else { return };
     let time = MediaTime::new(step * freq.get() as u64 / 1000, freq);
-    let _ = writer.write(pt, now, time, vec![tag; 60]);
+    let _ = writer.write(pt, now, time, data);
 }
 
 #[test]
@@ -278,4 +331,48 @@ fn a_venue_that_rejoined_is_not_dropped_when_its_old_connection_goes() {
     assert_eq!(w.pictures(VenueId(2)), [1], "the rejoined venue sees the main venue again");
     w.core.leave_connection(w.now, VenueId(2), new);
     assert_eq!(w.core.peer_count(), 2);
+}
+
+#[test]
+fn a_receiver_sees_one_unbroken_stream_across_switches() {
+    let mut w = World::new(3);
+    w.run(Duration::from_millis(500));
+    for _ in 0..3 {
+        w.core.command(w.now, MEETING, Command::RollCall(VenueId(2))).unwrap();
+        w.run(Duration::from_millis(400));
+        w.core.command(w.now, MEETING, Command::Release).unwrap();
+        w.run(Duration::from_millis(400));
+    }
+    let v = w.venue(VenueId(3));
+    let frames = v.received.iter().filter(|(m, _)| *m == v.video).count();
+    assert!(frames > 50, "{frames} frames");
+    // The first frame has nothing before it; every switch must continue the numbering.
+    assert!(v.gaps <= 1, "{} of {frames} frames came after a gap in the sequence numbers", v.gaps);
+}
+
+#[test]
+fn the_wall_gets_the_lowest_layer_and_a_screen_the_highest_its_estimate_carries() {
+    let now = Instant::now();
+    let core_addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+    let mut core = Core::new(core_addr);
+    core.open_meeting(MEETING, MAIN, &[VenueId(2), VenueId(3), VenueId(4)]);
+    let mut w = World { now, core, venues: Vec::new(), core_addr, presence: Vec::new() };
+    w.join(MAIN, 4);
+    w.join_with(VenueId(2), 0, true);
+    w.join(VenueId(3), 0);
+    w.join(VenueId(4), 0);
+    w.run(Duration::from_secs(2));
+    w.core.command(w.now, MEETING, Command::RollCall(VenueId(2))).unwrap();
+    w.run(Duration::from_secs(2));
+    w.forget();
+    w.run(Duration::from_secs(1));
+    // Branch 2's layers: 20 (lowest), 21, 22; all fit a fresh connection's estimate.
+    assert_eq!(w.pictures(VenueId(3)), [22], "a branch on the program gets the top layer");
+    assert_eq!(w.pictures(VenueId(4)), [22]);
+    let main = w.venue(MAIN);
+    let (a, v, a2) = (main.audio, main.video, main.audio2);
+    let mut wall: Vec<u8> = main.received.iter().filter(|(m, _)| *m != a && *m != v && *m != a2).map(|(_, t)| *t).collect();
+    wall.sort();
+    wall.dedup();
+    assert_eq!(wall, [3, 4, 20], "the wall shows every branch, branch 2 by its lowest layer");
 }
