@@ -1,0 +1,276 @@
+//! The load generator: N meeting venues over the same signaling and WebRTC as a
+//! browser, to find how many venues a media server carries and at what cost.
+//!
+//! Each venue is a str0m [`Rtc`](str0m::Rtc) in RTP mode with its own UDP socket on
+//! 127.0.0.1 (servers tell venues apart by source address), offering the lines a
+//! browser venue offers and sending looped clips made once by ffmpeg: the main venue
+//! real VP8 (simulcast `q`/`h`/`f`, or one layer) and real Opus, the branches a small
+//! picture and Opus of their own. Every packet carries its send time in the
+//! abs-capture-time extension (id 9), so a receiver's added delay is its receive time
+//! minus that stamp on the same clock. Branches count, per venue, bitrate, loss after a
+//! grace period for retransmissions, jitter, delay, the last keyframe's size and the
+//! longest freeze ([`VenueStats`]); a per-venue network model ([`netem`]) adds loss,
+//! delay and a bandwidth limit. All venues run on a few worker threads ([`worker`]).
+//!
+//! Signaling is per server: [`grassroots`] for ours. [`Run`] does one measured run
+//! against an office API; [`ServerProcess`](server::ServerProcess) starts a server
+//! binary and reads its CPU and memory.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), loadgen::Error> {
+//! use std::time::Duration;
+//! let config = loadgen::Config { clips: ".cache/clips".into(), ..Default::default() };
+//! let media = loadgen::Media::load(&config)?;
+//! let office = loadgen::grassroots::Office::new("http://127.0.0.1:8080", "TOKEN");
+//! let units = office.units(20).await?;
+//! let run = loadgen::Run::start(&office, &units, &config, &media).await?;
+//! run.warm_up(Duration::from_secs(3)).await;
+//! let stats = run.measure(Duration::from_secs(10)).await;
+//! println!("{} venues connected", stats.iter().filter(|s| s.connected).count());
+//! run.stop(&office).await;
+//! # Ok(()) }
+//! ```
+
+pub mod clips;
+pub mod grassroots;
+pub mod ivf;
+pub mod media;
+pub mod netem;
+pub mod report;
+pub mod server;
+pub mod stats;
+pub mod venue;
+pub mod vp8;
+pub mod worker;
+
+use std::ops::RangeInclusive;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use netem::LinkModel;
+pub use report::Summary;
+pub use stats::VenueStats;
+
+use crate::clips::VideoSpec;
+use crate::venue::{Sending, Venue};
+use crate::worker::Workers;
+
+/// What went wrong.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// ffmpeg is missing or failed.
+    #[error("{0}")]
+    Ffmpeg(String),
+    /// A clip is unreadable.
+    #[error("clip {0}")]
+    Clip(String),
+    /// A file, socket or thread.
+    #[error("{0}")]
+    Io(String),
+    /// The server's API or a venue's WebSocket.
+    #[error("signaling: {0}")]
+    Signaling(String),
+    /// str0m refused an offer, an answer or a candidate.
+    #[error("media: {0}")]
+    Media(String),
+}
+
+/// The network model of some branches (numbered from 1 in the meeting's order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetRule {
+    /// The branches it applies to.
+    pub branches: RangeInclusive<usize>,
+    /// What the path from the server to the venue does.
+    pub inbound: LinkModel,
+    /// What the path from the venue to the server does.
+    pub outbound: LinkModel,
+}
+
+/// How a run loads the server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main venue's simulcast layers: 1 (one layer at `bitrate_kbps`) or 3
+    /// (`q` 320x180, `h` 640x360, `f` 1280x720 at `bitrate_kbps`).
+    pub layers: usize,
+    /// The main venue's top layer bitrate in kbit/s.
+    pub bitrate_kbps: u32,
+    /// The main venue's Opus bitrate in kbit/s.
+    pub audio_kbps: u32,
+    /// Each branch's own Opus bitrate.
+    pub branch_audio_kbps: u32,
+    /// Each branch's own 320x180 picture's bitrate.
+    pub branch_video_kbps: u32,
+    /// Worker threads driving the venues' media.
+    pub threads: usize,
+    /// Venues joining at once.
+    pub concurrency: usize,
+    /// How long a venue may take to join and connect.
+    pub connect_timeout: Duration,
+    /// Where the clips are made and kept.
+    pub clips: PathBuf,
+    /// Network models; a branch no rule names has a clear path.
+    pub network: Vec<NetRule>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            layers: 1,
+            bitrate_kbps: 1500,
+            audio_kbps: 32,
+            branch_audio_kbps: 20,
+            branch_video_kbps: 100,
+            threads: 2,
+            concurrency: 32,
+            connect_timeout: Duration::from_secs(30),
+            clips: PathBuf::from(".cache/clips"),
+            network: Vec::new(),
+        }
+    }
+}
+
+/// The clips, loaded once and shared by every venue.
+#[derive(Debug, Clone)]
+pub struct Media {
+    /// What the main venue sends.
+    pub main: Sending,
+    /// What each branch sends.
+    pub branch: Sending,
+}
+
+impl Media {
+    /// Makes (once, with ffmpeg) and loads the clips `config` needs.
+    pub fn load(config: &Config) -> Result<Media, Error> {
+        let dir = &config.clips;
+        let clip = |width, height, kbps| clips::video(dir, VideoSpec { width, height, kbps }).map(Arc::new);
+        let video = if config.layers > 1 {
+            vec![(Some("q"), clip(320, 180, 150)?, 150), (Some("h"), clip(640, 360, 500)?, 500), (Some("f"), clip(1280, 720, config.bitrate_kbps)?, config.bitrate_kbps)]
+        } else {
+            vec![(None, clip(1280, 720, config.bitrate_kbps)?, config.bitrate_kbps)]
+        };
+        let main = Sending { audio: Arc::new(clips::audio(dir, config.audio_kbps)?), video };
+        let branch = Sending {
+            audio: Arc::new(clips::audio(dir, config.branch_audio_kbps)?),
+            video: vec![(None, clip(320, 180, config.branch_video_kbps)?, config.branch_video_kbps)],
+        };
+        Ok(Media { main, branch })
+    }
+}
+
+/// One meeting under load: its venues joined and driven until [`Run::stop`].
+pub struct Run {
+    meeting: grassroots::Meeting,
+    workers: Workers,
+    stop: tokio::sync::watch::Sender<bool>,
+    holds: tokio::task::JoinSet<()>,
+    /// Venues of the meeting.
+    pub venues: usize,
+    /// Venues whose signaling completed (offer answered).
+    pub joined: usize,
+    /// Why the others did not join (the first few).
+    pub errors: Vec<String>,
+}
+
+impl Run {
+    /// Creates a meeting of `units` (the first is the main venue) and joins every venue,
+    /// `config.concurrency` at a time, each within `config.connect_timeout`.
+    pub async fn start(office: &grassroots::Office, units: &[String], config: &Config, media: &Media) -> Result<Run, Error> {
+        let meeting = office.create_meeting(&format!("load test, {} venues", units.len()), units).await?;
+        let seats = office.seats(&meeting);
+        let mut workers = Workers::start(config.threads)?;
+        let (stop, stop_rx) = tokio::sync::watch::channel(false);
+        let mut holds = tokio::task::JoinSet::new();
+        let mut joining = tokio::task::JoinSet::new();
+        let gate = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
+        let mut errors = Vec::new();
+        let mut joined = 0;
+        let mut branch = 0;
+        for (i, seat) in seats.iter().enumerate() {
+            let (inbound, outbound) = if seat.main {
+                (LinkModel::default(), LinkModel::default())
+            } else {
+                branch += 1;
+                config.network.iter().find(|r| r.branches.contains(&branch)).map_or_else(Default::default, |r| (r.inbound, r.outbound))
+            };
+            let venue = Venue::new(seat.venue, seat.main, Instant::now(), inbound, outbound)?;
+            let sending = if seat.main { media.main.clone() } else { media.branch.clone() };
+            let (seat, gate, timeout) = (seat.clone(), gate.clone(), config.connect_timeout);
+            joining.spawn(async move {
+                let _permit = gate.acquire_owned().await;
+                match tokio::time::timeout(timeout, grassroots::join(&seat, venue, sending)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(Error::Signaling(format!("venue {}: no answer within {timeout:?}", seat.venue))),
+                }
+            });
+            // The main venue first, alone: it opens the meeting.
+            if i == 0 {
+                if let Some(r) = joining.join_next().await {
+                    Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
+                }
+            }
+        }
+        while let Some(r) = joining.join_next().await {
+            Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
+        }
+        Ok(Run { meeting, workers, stop, holds, venues: seats.len(), joined, errors })
+    }
+
+    fn joined(
+        r: Result<Result<(Venue, grassroots::Socket), Error>, tokio::task::JoinError>,
+        workers: &mut Workers,
+        holds: &mut tokio::task::JoinSet<()>,
+        stop: &tokio::sync::watch::Receiver<bool>,
+        joined: &mut usize,
+        errors: &mut Vec<String>,
+    ) {
+        match r {
+            Ok(Ok((venue, ws))) => {
+                *joined += 1;
+                holds.spawn(grassroots::hold(ws, venue.signaling.clone(), stop.clone()));
+                workers.add(venue);
+            }
+            Ok(Err(e)) if errors.len() < 10 => errors.push(e.to_string()),
+            Err(e) if errors.len() < 10 => errors.push(e.to_string()),
+            _ => {}
+        }
+    }
+
+    /// Venues whose media are up now.
+    pub fn connected(&self) -> usize {
+        self.workers.connected()
+    }
+
+    /// Waits until every joined venue's media are up, or `timeout`; returns how many are.
+    pub async fn wait_connected(&self, timeout: Duration) -> usize {
+        let end = Instant::now() + timeout;
+        loop {
+            let n = self.connected();
+            if n >= self.joined || Instant::now() >= end {
+                return n;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Lets the media run unmeasured for `time` (keyframes, estimators settling).
+    pub async fn warm_up(&self, time: Duration) {
+        tokio::time::sleep(time).await;
+    }
+
+    /// Measures for `time`: every venue's figures over that window.
+    pub async fn measure(&self, time: Duration) -> Vec<VenueStats> {
+        self.workers.reset();
+        tokio::time::sleep(time).await;
+        self.workers.stats()
+    }
+
+    /// Leaves: closes the sockets, stops the workers and closes the meeting.
+    pub async fn stop(mut self, office: &grassroots::Office) {
+        let _ = self.stop.send(true);
+        while self.holds.join_next().await.is_some() {}
+        drop(self.workers);
+        let _ = office.close_meeting(self.meeting.id).await;
+    }
+}
