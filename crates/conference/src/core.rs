@@ -53,7 +53,7 @@ pub const WALL_SIZE: usize = 4;
 /// whether the top layer fits.
 pub const INITIAL_ESTIMATE: Bitrate = Bitrate::kbps(1_000);
 /// What a receiver's sound takes of its estimate before its picture is chosen.
-const AUDIO_SHARE: u64 = 100_000;
+const AUDIO_SHARE: u64 = 50_000;
 /// The RTP header extension id offered for the absolute capture time, which the core
 /// forwards unchanged (receivers measure end-to-end delay with it).
 pub const ABS_CAPTURE_TIME_ID: u8 = 9;
@@ -357,6 +357,7 @@ impl Core {
         let candidate = Candidate::host(self.local, "udp").map_err(|e| Refused::BadOffer(e.to_string()))?;
         rtc.add_local_candidate(candidate);
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| Refused::BadOffer(e.to_string()))?;
+        let answer = declare_missing_send_streams(&mut rtc, answer.to_sdp_string());
         self.drop_peer(venue);
         self.by_ufrag.insert(ufrag, venue);
         let peer = Peer {
@@ -379,7 +380,7 @@ impl Core {
             m.join(venue, headcount);
         }
         self.changed(now, meeting);
-        Ok(answer.to_sdp_string())
+        Ok(answer)
     }
 
     /// The serial of a venue's current connection (each join makes a new one).
@@ -607,9 +608,8 @@ impl Core {
             let Some((src, smid)) = out.source else { continue };
             let Some(layers) = self.peers.get(&src).and_then(|p| p.layers.get(&smid)) else { continue };
             let ranking = Ranking::of(layers, now);
-            if !out.lowest {
-                top += ranking.live().last().map_or(0, |(_, rate)| *rate);
-            }
+            let wanted = if out.lowest { ranking.live().first() } else { ranking.live().last() };
+            top += wanted.map_or(0, |(_, rate)| *rate);
             let want = choose_layer(&ranking, estimate, out.layer, out.lowest);
             if want.is_some() && want != out.want {
                 changes.push((*mid, want, src, smid));
@@ -674,6 +674,8 @@ impl Core {
         let Some(params) = src.rtc.codec_config().find(|c| c.pt() == p.header.payload_type).cloned() else { return };
         let Some(fanout) = routes.get(&(source, mid)) else { return };
 
+        // What the receiver needs of the sender's header extensions; its own line's
+        // mid goes on each (a browser finds a stream its answer did not name by it).
         let mut ext = ExtensionValues::default();
         ext.audio_level = p.header.ext_vals.audio_level;
         ext.voice_activity = p.header.ext_vals.voice_activity;
@@ -741,7 +743,7 @@ impl Core {
             if out.last_ts.is_none_or(|last| (ts.wrapping_sub(last) as i32) > 0) {
                 out.last_ts = Some(ts);
             }
-            let mut write = RtpWrite::new(pt, SeqNo::from(out_seq), ts, p.timestamp, p.payload.clone()).marker(p.header.marker).ext_vals(ext.clone()).nackable(video);
+            let mut write = RtpWrite::new(pt, SeqNo::from(out_seq), ts, p.timestamp, p.payload.clone()).marker(p.header.marker).ext_vals(ExtensionValues { mid: Some(dmid), ..ext.clone() }).nackable(video);
             if let Some(d) = descriptor.as_ref() {
                 if let Some(pid) = d.picture_id() {
                     // The M bit of the id's first byte: 15 bits or 7.
@@ -855,6 +857,54 @@ impl Core {
     pub fn peer_count(&self) -> usize {
         self.peers.len()
     }
+}
+
+/// Gives every line the core sends on a send stream, and names it in the answer.
+///
+/// str0m 0.25 makes no send stream for a line whose offer sends simulcast (a camera's
+/// line, on which the venue also receives its picture): it takes the offer's layers as
+/// the ones it would send. The stream is declared here, with its retransmission
+/// stream, and its SSRCs are added to that line of the answer, as str0m writes them
+/// for every other line, so that the browser knows the stream before it arrives.
+fn declare_missing_send_streams(rtc: &mut Rtc, answer: String) -> String {
+    let mids: Vec<Mid> = answer.lines().filter_map(|l| l.strip_prefix("a=mid:")).map(|m| Mid::from(m.trim())).collect();
+    let mut extra: Vec<(Mid, String)> = Vec::new();
+    for mid in mids {
+        let Some(media) = rtc.media(mid) else { continue };
+        if !media.direction().is_sending() {
+            continue;
+        }
+        let cname = media.cname().to_owned();
+        let mut api = rtc.direct_api();
+        if api.stream_tx_by_mid(mid, None).is_some() {
+            continue;
+        }
+        let (ssrc, rtx) = (api.new_ssrc(), api.new_ssrc());
+        api.declare_stream_tx(ssrc, Some(rtx), mid, None);
+        extra.push((mid, format!("a=ssrc-group:FID {ssrc} {rtx}\r\na=ssrc:{ssrc} cname:{cname}\r\na=ssrc:{rtx} cname:{cname}\r\n")));
+    }
+    if extra.is_empty() {
+        return answer;
+    }
+    // Each line's section ends where the next `m=` starts (or at the end).
+    let mut out = String::with_capacity(answer.len() + 256);
+    let mut pending: Option<&str> = None;
+    for line in answer.split_inclusive('\n') {
+        if line.starts_with("m=") {
+            if let Some(add) = pending.take() {
+                out.push_str(add);
+            }
+        }
+        if let Some(mid) = line.strip_prefix("a=mid:") {
+            let mid = Mid::from(mid.trim());
+            pending = extra.iter().find(|(m, _)| *m == mid).map(|(_, a)| a.as_str());
+        }
+        out.push_str(line);
+    }
+    if let Some(add) = pending {
+        out.push_str(add);
+    }
+    out
 }
 
 /// An ICE password nobody can guess from the ufrag: the OS random source would be best,

@@ -25,6 +25,21 @@ function show(el, track) {
   if (el) el.srcObject = new MediaStream([track]);
 }
 
+// The camera in up to three layers (simulcast): the server gives each receiver the
+// largest its connection carries, and the monitor wall the smallest. A browser makes as
+// many layers as the picture's size allows (three from 960 px wide, two from 480, one
+// below) and drops the largest beyond that, so only those are asked for.
+function layers(track) {
+  const width = track.getSettings().width || 640;
+  const all = [
+    { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000 },
+    { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500000 },
+    { rid: "f", maxBitrate: 1500000 },
+  ];
+  const n = width >= 960 ? 3 : width >= 480 ? 2 : 1;
+  return n === 1 ? undefined : all.slice(3 - n);
+}
+
 // The m-lines in the order the server expects: audio and video send-receive, a second
 // sound, and for the main venue the monitor wall's pictures.
 async function join() {
@@ -32,7 +47,8 @@ async function join() {
   if (pc) pc.close();
   pc = new RTCPeerConnection();
   const audio = pc.addTransceiver(s.getAudioTracks()[0], { direction: "sendrecv", streams: [s] });
-  const video = pc.addTransceiver(s.getVideoTracks()[0], { direction: "sendrecv", streams: [s] });
+  const camera = s.getVideoTracks()[0];
+  const video = pc.addTransceiver(camera, { direction: "sendrecv", streams: [s], sendEncodings: layers(camera) });
   const audio2 = pc.addTransceiver("audio", { direction: "recvonly" });
   const wall = isMain ? [0, 1, 2, 3].map(() => pc.addTransceiver("video", { direction: "recvonly" })) : [];
   show(document.getElementById("sound0"), audio.receiver.track);
