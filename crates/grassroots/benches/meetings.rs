@@ -1,0 +1,191 @@
+//! Live meetings under load: how many venues one `grassroots serve` carries, and at
+//! what CPU and memory, measured with the `loadgen` crate's venues (str0m in RTP mode,
+//! the signaling and lines of a browser venue, real VP8 and Opus made by ffmpeg).
+//!
+//! ```text
+//! cargo bench -p grassroots --bench meetings -- --venues 300 --seconds 20 [--layers 3]
+//!     [--bitrate-kbps 1500] [--ramp 50,100,200,300] [--loss 0.05 --lossy 5]
+//!     [--limit-kbps 400 --limited 1] [--json out.json]
+//! ```
+//!
+//! The server is the release binary in its own process, on a fresh demo database
+//! (Heilongjiang's units) in a temporary folder, with a bearer token for the campaign
+//! office; its CPU (user + system over the measured window) and memory are read from
+//! /proc. Each run makes a meeting whose venues are the first units the API lists (the
+//! first is the main venue, joined with the chair's link), joins them, warms up,
+//! measures, then leaves and closes the meeting. `--ramp` runs one meeting per step and
+//! stops after the first step whose loss passes 1 %. The clips are made once with
+//! ffmpeg into `.cache/clips/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail, ensure};
+use clap::Parser;
+use loadgen::report::{ServerCost, Summary};
+use loadgen::server::{ServerProcess, process_cpu};
+use loadgen::{Config, LinkModel, Media, NetRule, Run};
+
+/// Live meetings under load.
+#[derive(Debug, Parser)]
+#[command(about)]
+struct Args {
+    /// Venues in the meeting, the main venue included.
+    #[arg(long, default_value_t = 20)]
+    venues: usize,
+    /// Length of the measured window, seconds.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Unmeasured seconds after every venue's media are up.
+    #[arg(long, default_value_t = 5)]
+    warmup: u64,
+    /// The main venue's simulcast layers: 1, or 3 (q 320x180, h 640x360, f 1280x720).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    layers: u8,
+    /// The main venue's top layer bitrate, kbit/s.
+    #[arg(long, default_value_t = 1500)]
+    bitrate_kbps: u32,
+    /// Step the venue count through these (comma-separated), stopping when loss passes 1 %.
+    #[arg(long, value_delimiter = ',')]
+    ramp: Vec<usize>,
+    /// Random loss on the lossy branches' inbound datagrams (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// How many branches (the first ones) get `--loss`.
+    #[arg(long, default_value_t = 0)]
+    lossy: usize,
+    /// Also lose `--loss` of the lossy branches' outbound datagrams.
+    #[arg(long)]
+    loss_outbound: bool,
+    /// Extra one-way delay on the lossy branches' inbound path, ms.
+    #[arg(long, default_value_t = 0)]
+    delay_ms: u64,
+    /// Bandwidth limit of the limited branches' inbound path, kbit/s.
+    #[arg(long)]
+    limit_kbps: Option<u32>,
+    /// How many branches (the ones after the lossy ones) get `--limit-kbps`.
+    #[arg(long, default_value_t = 1)]
+    limited: usize,
+    /// Worker threads of the generator.
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Venues joining at once.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Also write the runs (and every venue's figures) as JSON to this file.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    /// Print every branch's figures.
+    #[arg(long)]
+    per_venue: bool,
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+impl Args {
+    fn config(&self, root: &Path) -> Config {
+        let mut network = Vec::new();
+        if self.lossy > 0 && (self.loss > 0.0 || self.delay_ms > 0) {
+            let model = LinkModel { loss: self.loss, delay: Duration::from_millis(self.delay_ms), ..Default::default() };
+            let outbound = if self.loss_outbound { LinkModel { loss: self.loss, ..Default::default() } } else { LinkModel::default() };
+            network.push(NetRule { branches: 1..=self.lossy, inbound: model, outbound });
+        }
+        if let Some(kbps) = self.limit_kbps.filter(|_| self.limited > 0) {
+            let first = self.lossy + 1;
+            network.push(NetRule { branches: first..=first + self.limited - 1, inbound: LinkModel { limit_kbps: Some(kbps), ..Default::default() }, outbound: LinkModel::default() });
+        }
+        Config {
+            layers: usize::from(self.layers),
+            bitrate_kbps: self.bitrate_kbps,
+            threads: self.threads,
+            concurrency: self.concurrency,
+            clips: root.join(".cache/clips"),
+            network,
+            ..Default::default()
+        }
+    }
+}
+
+/// The demo database and an office token, made by the binary itself.
+fn prepare(bin: &str, dir: &Path) -> Result<(String, String)> {
+    let db = dir.join("meetings.db");
+    let out = Command::new(bin).args(["demo", "--no-serve", "--file"]).arg(&db).output().context("running grassroots demo")?;
+    ensure!(out.status.success(), "grassroots demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    let url = format!("sqlite://{}", db.display());
+    let out = Command::new(bin).args(["--db", &url, "user", "token", "office"]).output().context("issuing a token")?;
+    ensure!(out.status.success(), "grassroots user token failed: {}", String::from_utf8_lossy(&out.stderr));
+    let token = String::from_utf8(out.stdout)?.trim().to_owned();
+    ensure!(!token.is_empty(), "no token printed");
+    Ok((url, token))
+}
+
+fn self_cpu() -> Duration {
+    process_cpu(std::process::id()).unwrap_or_default()
+}
+
+async fn step(server: &ServerProcess, office: &loadgen::grassroots::Office, units: &[String], args: &Args, config: &Config, media: &Media) -> Result<(Summary, Vec<loadgen::VenueStats>)> {
+    let before = server.memory()?;
+    let run = Run::start(office, units, config, media).await?;
+    let media_up = run.wait_connected(Duration::from_secs(30)).await;
+    println!("  {} of {} venues joined, {media_up} with media up{}", run.joined, run.venues, if run.errors.is_empty() { String::new() } else { format!("; first errors: {:?}", &run.errors[..run.errors.len().min(3)]) });
+    run.warm_up(Duration::from_secs(args.warmup)).await;
+    let (cpu0, gen0) = (server.cpu()?, self_cpu());
+    let window = Duration::from_secs(args.seconds);
+    let stats = run.measure(window).await;
+    let (cpu1, gen1) = (server.cpu()?, self_cpu());
+    let after = server.memory()?;
+    let cost = ServerCost { cpu: cpu1 - cpu0, rss_before: before.rss, rss_after: after.rss, peak: after.peak, generator_cpu: gen1 - gen0 };
+    let summary = Summary::new(run.venues, run.joined, &stats, window, cost);
+    run.stop(office).await;
+    Ok((summary, stats))
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let steps = if args.ramp.is_empty() { vec![args.venues] } else { args.ramp.clone() };
+    ensure!(steps.iter().all(|&n| n >= 2), "a meeting needs a main venue and at least one branch");
+    let config = args.config(&root);
+    let media = Media::load(&config).context("making the clips")?;
+    let bin = env!("CARGO_BIN_EXE_grassroots");
+    let dir = tempfile::tempdir()?;
+    let (url, token) = prepare(bin, dir.path())?;
+    let server = ServerProcess::start(Path::new(bin), &["--db", &url, "serve", "--listen", "127.0.0.1:0", "--media", "127.0.0.1:0"])?;
+    println!("server {} (pid {})", server.base, server.pid());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let office = loadgen::grassroots::Office::new(&server.base, &token);
+    let most = steps.iter().copied().max().unwrap_or(2);
+    let units = rt.block_on(office.units(most))?;
+    if units.len() < most {
+        bail!("the demo has {} units, fewer than {most} venues", units.len());
+    }
+    let mut runs = Vec::new();
+    let mut venues = Vec::new();
+    for &n in &steps {
+        println!("{n} venues: joining, {} s warm-up, {} s measured", args.warmup, args.seconds);
+        let (summary, stats) = rt.block_on(step(&server, &office, &units[..n], &args, &config, &media))?;
+        if args.per_venue {
+            for s in stats.iter().filter(|s| !s.main) {
+                println!("  venue {:>5}: {:>6.0} kbps, loss {:.2} % ({} repaired), jitter {:.1} ms, delay {:?}/{:?} ms, keyframe {:?}, gap {:.0} ms", s.venue, s.kbps, s.loss * 100.0, s.repaired, s.jitter_ms, s.delay_mean_ms, s.delay_p99_ms, s.keyframe, s.longest_gap_ms);
+            }
+        }
+        println!("{}", loadgen::report::table(std::slice::from_ref(&summary)));
+        let broke = summary.loss_pct > 1.0 || summary.connected < summary.venues;
+        runs.push(summary);
+        venues.push(stats);
+        if !args.ramp.is_empty() && broke {
+            println!("stopping the ramp: loss over 1 % or venues without media at {n} venues");
+            break;
+        }
+    }
+    println!("{}", loadgen::report::table(&runs));
+    if let Some(k) = runs.last().map(|r| &r.keyframes).filter(|k| !k.is_empty()) {
+        println!("last keyframe sizes at the branches (size, branches): {k:?}");
+    }
+    if let Some(path) = &args.json {
+        let doc = serde_json::json!({ "runs": runs, "venues": venues });
+        std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(())
+}
