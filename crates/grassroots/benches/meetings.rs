@@ -148,6 +148,10 @@ fn main() -> Result<()> {
     ensure!(steps.iter().all(|&n| n >= 2), "a meeting needs a main venue and at least one branch");
     let config = args.config(&root);
     let media = Media::load(&config).context("making the clips")?;
+    for (who, sending) in [("main", &media.main), ("branch", &media.branch)] {
+        let layers: Vec<String> = sending.video.iter().map(|(rid, clip, _)| format!("{}{}x{} {:.0} kbps", rid.map(|r| format!("{r}: ")).unwrap_or_default(), clip.width, clip.height, clip.kbps(loadgen::clips::FPS))).collect();
+        println!("{who} sends {}", layers.join(", "));
+    }
     let bin = env!("CARGO_BIN_EXE_grassroots");
     let dir = tempfile::tempdir()?;
     let (url, token) = prepare(bin, dir.path())?;

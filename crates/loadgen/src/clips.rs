@@ -62,7 +62,7 @@ pub fn video(dir: &Path, spec: VideoSpec) -> Result<Clip, Error> {
     // alternate reference frames, which a real-time encoder does not make either.
     #[rustfmt::skip]
     let args = ["-f", "lavfi", "-i", &source, "-t", &secs, "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
-        "-b:v", &rate, "-maxrate", &rate, "-minrate", &rate, "-g", &gop, "-auto-alt-ref", "0", "-lag-in-frames", "0", "-f", "ivf"];
+        "-b:v", &rate, "-qmin", "2", "-qmax", "63", "-maxrate", &rate, "-minrate", &rate, "-g", &gop, "-auto-alt-ref", "0", "-lag-in-frames", "0", "-f", "ivf"];
     ffmpeg(&args, &path)?;
     ivf::parse(&read(&path)?, &path.display().to_string())
 }

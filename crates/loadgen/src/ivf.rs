@@ -14,6 +14,15 @@ pub struct Clip {
     pub frames: Vec<Vec<u8>>,
 }
 
+impl Clip {
+    /// The bitrate the encoder actually reached, in kbit/s at `fps` frames a second
+    /// (libvpx in real time falls short of low targets on a detailed picture).
+    pub fn kbps(&self, fps: u32) -> f64 {
+        let bytes: usize = self.frames.iter().map(Vec::len).sum();
+        bytes as f64 * 8.0 * f64::from(fps) / self.frames.len() as f64 / 1000.0
+    }
+}
+
 /// Reads an IVF file's bytes (`what` names it in errors).
 pub fn parse(bytes: &[u8], what: &str) -> Result<Clip, Error> {
     let bad = |why: &str| Error::Clip(format!("{what}: {why}"));
