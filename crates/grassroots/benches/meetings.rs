@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use loadgen::report::{ServerCost, Summary};
-use loadgen::server::{ServerProcess, process_cpu};
+use loadgen::server::{ServerProcess, process_cpu, udp_drops};
 use loadgen::{Config, LinkModel, Media, NetRule, Run};
 
 /// Live meetings under load.
@@ -130,12 +130,12 @@ async fn step(server: &ServerProcess, office: &loadgen::grassroots::Office, unit
     let media_up = run.wait_connected(Duration::from_secs(30)).await;
     println!("  {} of {} venues joined, {media_up} with media up{}", run.joined, run.venues, if run.errors.is_empty() { String::new() } else { format!("; first errors: {:?}", &run.errors[..run.errors.len().min(3)]) });
     run.warm_up(Duration::from_secs(args.warmup)).await;
-    let (cpu0, gen0) = (server.cpu()?, self_cpu());
+    let (cpu0, gen0, drops0) = (server.cpu()?, self_cpu(), udp_drops(&run.ports));
     let window = Duration::from_secs(args.seconds);
     let stats = run.measure(window).await;
-    let (cpu1, gen1) = (server.cpu()?, self_cpu());
+    let (cpu1, gen1, drops1) = (server.cpu()?, self_cpu(), udp_drops(&run.ports));
     let after = server.memory()?;
-    let cost = ServerCost { cpu: cpu1 - cpu0, rss_before: before.rss, rss_after: after.rss, peak: after.peak, generator_cpu: gen1 - gen0 };
+    let cost = ServerCost { cpu: cpu1 - cpu0, rss_before: before.rss, rss_after: after.rss, peak: after.peak, generator_cpu: gen1 - gen0, udp_drops: (drops1.0.saturating_sub(drops0.0), drops1.1.saturating_sub(drops0.1)) };
     let summary = Summary::new(run.venues, run.joined, &stats, window, cost);
     run.stop(office).await;
     Ok((summary, stats))

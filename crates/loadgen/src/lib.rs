@@ -171,6 +171,8 @@ pub struct Run {
     pub joined: usize,
     /// Why the others did not join (the first few).
     pub errors: Vec<String>,
+    /// The venues' local UDP ports.
+    pub ports: std::collections::HashSet<u16>,
 }
 
 impl Run {
@@ -187,6 +189,7 @@ impl Run {
         let mut errors = Vec::new();
         let mut joined = 0;
         let mut branch = 0;
+        let mut ports = std::collections::HashSet::new();
         for (i, seat) in seats.iter().enumerate() {
             let (inbound, outbound) = if seat.main {
                 (LinkModel::default(), LinkModel::default())
@@ -195,6 +198,7 @@ impl Run {
                 config.network.iter().find(|r| r.branches.contains(&branch)).map_or_else(Default::default, |r| (r.inbound, r.outbound))
             };
             let venue = Venue::new(seat.venue, seat.main, Instant::now(), inbound, outbound)?;
+            ports.insert(venue.local_port());
             let sending = if seat.main { media.main.clone() } else { media.branch.clone() };
             let (seat, gate, timeout) = (seat.clone(), gate.clone(), config.connect_timeout);
             joining.spawn(async move {
@@ -214,7 +218,7 @@ impl Run {
         while let Some(r) = joining.join_next().await {
             Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
         }
-        Ok(Run { meeting, workers, stop, holds, venues: seats.len(), joined, errors })
+        Ok(Run { meeting, workers, stop, holds, venues: seats.len(), joined, errors, ports })
     }
 
     fn joined(

@@ -53,6 +53,10 @@ pub struct Summary {
     pub server_peak_mb: f64,
     /// The generator's own CPU time over the window, seconds.
     pub generator_cpu_s: f64,
+    /// Datagrams dropped by full receive buffers over the window: the venues' sockets.
+    pub udp_drops_venues: u64,
+    /// The same for every other socket on 127.0.0.1 (the server's media socket).
+    pub udp_drops_server: u64,
     /// Keyframe sizes seen by branches, with how many branches saw each last.
     pub keyframes: Vec<((u16, u16), usize)>,
 }
@@ -70,6 +74,8 @@ pub struct ServerCost {
     pub peak: u64,
     /// The generator's own CPU over the window.
     pub generator_cpu: Duration,
+    /// Receive-buffer drops over the window: (venues' sockets, others).
+    pub udp_drops: (u64, u64),
 }
 
 impl Summary {
@@ -110,6 +116,7 @@ impl Summary {
         s.server_mb_per_venue = cost.rss_after.saturating_sub(cost.rss_before) as f64 / 1e6 / venues.max(1) as f64;
         s.server_peak_mb = cost.peak as f64 / 1e6;
         s.generator_cpu_s = cost.generator_cpu.as_secs_f64();
+        (s.udp_drops_venues, s.udp_drops_server) = cost.udp_drops;
         s
     }
 }
@@ -123,13 +130,13 @@ pub fn table(runs: &[Summary]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:>6} {:>6} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7}",
-        "venues", "joined", "media", "kbps avg", "kbps min", "loss %", "repaired", "delay ms", "p99 ms", "freezes", "gap ms", "forwarded", "srv cpu", "µs/pkt", "MB/venue", "gen cpu"
+        "{:>6} {:>6} {:>6} {:>9} {:>9} {:>7} {:>8} {:>8} {:>8} {:>7} {:>8} {:>10} {:>8} {:>8} {:>8} {:>7} {:>9}",
+        "venues", "joined", "media", "kbps avg", "kbps min", "loss %", "repaired", "delay ms", "p99 ms", "freezes", "gap ms", "forwarded", "srv cpu", "µs/pkt", "MB/venue", "gen cpu", "drops v/s"
     );
     for s in runs {
         let _ = writeln!(
             out,
-            "{:>6} {:>6} {:>6} {:>9.0} {:>9.0} {:>7.2} {:>8} {:>8} {:>8} {:>7} {:>8.0} {:>10} {:>8.2} {:>8.2} {:>8.2} {:>7.2}",
+            "{:>6} {:>6} {:>6} {:>9.0} {:>9.0} {:>7.2} {:>8} {:>8} {:>8} {:>7} {:>8.0} {:>10} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>6}/{}",
             s.venues,
             s.joined,
             s.connected,
@@ -146,6 +153,8 @@ pub fn table(runs: &[Summary]) -> String {
             s.server_us_per_packet,
             s.server_mb_per_venue,
             s.generator_cpu_s,
+            s.udp_drops_venues,
+            s.udp_drops_server,
         );
     }
     out

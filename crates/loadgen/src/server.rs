@@ -104,6 +104,30 @@ pub fn process_memory(pid: u32) -> Result<Memory, Error> {
     Ok(Memory { rss: kb("VmRSS:"), peak: kb("VmHWM:") })
 }
 
+/// Datagrams the kernel dropped because a socket's receive buffer was full, from
+/// /proc/net/udp (cumulative per open socket): (sockets bound to one of `ports`, all
+/// other UDP sockets on 127.0.0.1). Tells whether the server's socket or the venues'
+/// overflowed.
+pub fn udp_drops(ports: &std::collections::HashSet<u16>) -> (u64, u64) {
+    let Ok(text) = std::fs::read_to_string("/proc/net/udp") else { return (0, 0) };
+    let (mut ours, mut others) = (0, 0);
+    for line in text.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Some(local), Some(drops)) = (f.get(1), f.last()) else { continue };
+        let Some((ip, port)) = local.split_once(':') else { continue };
+        let (Ok(port), Ok(drops)) = (u16::from_str_radix(port, 16), drops.parse::<u64>()) else { continue };
+        if ip != "0100007F" {
+            continue;
+        }
+        if ports.contains(&port) {
+            ours += drops;
+        } else {
+            others += drops;
+        }
+    }
+    (ours, others)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

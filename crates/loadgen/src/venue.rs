@@ -153,6 +153,11 @@ impl Venue {
         self.rtc.sdp_api().accept_offer(offer).map_err(|e| Error::Media(format!("the offer: {e}")))
     }
 
+    /// The port of its socket on 127.0.0.1.
+    pub fn local_port(&self) -> u16 {
+        self.local.port()
+    }
+
     /// Whether ICE and DTLS are up.
     pub fn connected(&self) -> bool {
         self.connected
