@@ -443,6 +443,18 @@ impl Core {
         }
     }
 
+    /// Polls a marked peer before it takes another input: str0m holds only one
+    /// received packet for its next poll.
+    fn settle(&mut self, now: Instant, venue: VenueId) {
+        if self.peers.get(&venue).is_some_and(|p| p.dirty) {
+            if let Some(p) = self.peers.get_mut(&venue) {
+                p.dirty = false;
+            }
+            self.dirty.retain(|v| *v != venue);
+            self.drain(now, venue);
+        }
+    }
+
     /// Polls every marked peer (and those its events mark in turn).
     fn flush(&mut self, now: Instant) {
         while let Some(v) = self.dirty.pop() {
@@ -478,6 +490,7 @@ impl Core {
                 }
                 let due: Vec<VenueId> = self.peers.iter().filter(|(_, p)| p.deadline <= now).map(|(v, _)| *v).collect();
                 for v in due {
+                    self.settle(now, v);
                     if let Some(p) = self.peers.get_mut(&v) {
                         let _ = p.rtc.handle_input(str0m::Input::Timeout(now));
                     }
@@ -488,14 +501,16 @@ impl Core {
             Input::Datagram { now, source, bytes } => {
                 let Some(venue) = self.route(source, bytes) else { return };
                 let Ok(contents) = bytes.try_into() else { return };
+                self.settle(now, venue);
                 let receive = Receive { proto: Protocol::Udp, source, destination: self.local, contents };
                 let Some(peer) = self.peers.get_mut(&venue) else { return };
                 if peer.rtc.handle_input(str0m::Input::Receive(now, receive)).is_err() {
                     // A packet the peer cannot take is dropped; the peer goes on.
                     return;
                 }
+                // Polled at the next `poll_output`: a batch of datagrams is forwarded
+                // before anything is sent, and a venue's packets leave together.
                 self.mark(venue);
-                self.flush(now);
             }
         }
     }

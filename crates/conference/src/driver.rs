@@ -2,12 +2,22 @@
 //! the datagrams and the time, sends what the core transmits, and takes requests from
 //! the web application (joins, commands, closes) over a channel. The thread ends when
 //! the [`Media`] handle is dropped.
+//!
+//! Under load it works in rounds: read what has arrived (up to [`READ_BATCH`]), let
+//! the core forward it all, then send, sorted by venue, so that the packets for one
+//! venue leave in one segmented send. Due timers are served before more reading.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, IoSlice};
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, ppoll};
+use nix::sys::socket::{ControlMessage, MsgFlags, SockaddrStorage, sendmsg, setsockopt, sockopt};
+use nix::sys::time::TimeSpec;
 
 use crate::core::{Core, Input, MeetingId, Output};
 use crate::meeting::{Command, Meeting, VenueId};
@@ -118,10 +128,19 @@ impl Drop for Media {
 
 /// The longest the thread sleeps on the socket before it looks at requests again.
 const TICK: Duration = Duration::from_millis(5);
+/// Datagrams read at most before the core's output is sent: a busy server forwards in
+/// batches (and so sends several packets to one venue in one call), an idle one at once.
+const READ_BATCH: usize = 64;
+/// A datagram of ours is never larger (str0m keeps to a 1150-byte MTU; STUN and DTLS
+/// too), so this buffer never truncates one.
+const MAX_DATAGRAM: usize = 2000;
 
 fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Box<dyn Fn(MeetingId, &Meeting) + Send>) {
     let mut core = Core::new(local);
-    let mut buf = vec![0u8; 2000];
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut sender = Sender::new(&socket);
+    // Reads never block: the wait is a poll with the core's deadline.
+    let _ = socket.set_nonblocking(true);
     loop {
         loop {
             match rx.try_recv() {
@@ -132,23 +151,112 @@ fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Bo
         }
         let deadline = loop {
             match core.poll_output(Instant::now()) {
-                Output::Transmit { destination, bytes } => {
-                    // A full socket buffer or an unreachable peer loses this datagram,
-                    // as the network could; the peers' retransmissions take over.
-                    let _ = socket.send_to(&bytes, destination);
-                }
+                Output::Transmit { destination, bytes } => sender.push(destination, bytes),
                 Output::State(m, state) => on_state(m, &state),
                 Output::Presence(..) => {}
                 Output::Timeout(t) => break t,
             }
         };
-        let wait = deadline.saturating_duration_since(Instant::now()).clamp(Duration::from_millis(1), TICK);
-        let _ = socket.set_read_timeout(Some(wait));
-        match socket.recv_from(&mut buf) {
-            Ok((n, source)) => core.handle_input(Input::Datagram { now: Instant::now(), source, bytes: &buf[..n] }),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => core.handle_input(Input::Timeout(Instant::now())),
-            // ICMP errors from a gone peer surface as errors on the next receive.
-            Err(_) => core.handle_input(Input::Timeout(Instant::now())),
+        sender.flush(&socket);
+        let now = Instant::now();
+        if deadline <= now {
+            // Due timers go first, however busy the socket: they pace and retransmit.
+            core.handle_input(Input::Timeout(now));
+            continue;
+        }
+        let wait = (deadline - now).min(TICK);
+        let mut fds = [PollFd::new(socket.as_fd(), PollFlags::POLLIN)];
+        let ready = ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None).unwrap_or(0) > 0;
+        if !ready {
+            core.handle_input(Input::Timeout(Instant::now()));
+            continue;
+        }
+        for _ in 0..READ_BATCH {
+            match socket.recv_from(&mut buf) {
+                Ok((n, source)) => core.handle_input(Input::Datagram { now: Instant::now(), source, bytes: &buf[..n] }),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                // ICMP errors from a gone peer surface as errors on a receive; the
+                // next read goes on.
+                Err(_) => continue,
+            }
+        }
+    }
+}
+
+/// The core's datagrams of one round, sent with as few system calls as they allow:
+/// the datagrams to one venue go in one call when they can (UDP segmentation offload
+/// takes a run of equal-sized datagrams, the last one possibly shorter).
+struct Sender {
+    queue: Vec<(SocketAddr, Vec<u8>)>,
+    /// Whether the kernel took segmentation offload; off after its first refusal.
+    gso: bool,
+    joined: Vec<u8>,
+}
+
+/// Datagrams in one segmented send at most (the kernel's limit is 64).
+const GSO_SEGMENTS: usize = 32;
+
+impl Sender {
+    fn new(socket: &UdpSocket) -> Sender {
+        // Bursts (a keyframe to hundreds of venues) must not overflow the buffers.
+        let _ = setsockopt(socket, sockopt::SndBuf, &(4 << 20));
+        let _ = setsockopt(socket, sockopt::RcvBuf, &(4 << 20));
+        Sender { queue: Vec::new(), gso: true, joined: Vec::new() }
+    }
+
+    fn push(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
+        self.queue.push((destination, bytes));
+    }
+
+    fn flush(&mut self, socket: &UdpSocket) {
+        if self.queue.len() > 1 {
+            // Stable: each venue's datagrams keep their order.
+            self.queue.sort_by_key(|(d, _)| *d);
+        }
+        let queue = std::mem::take(&mut self.queue);
+        let mut i = 0;
+        while i < queue.len() {
+            let (dest, first) = &queue[i];
+            let size = first.len();
+            // A run: same venue, same size, the last one possibly shorter.
+            let mut end = i + 1;
+            while self.gso && end < queue.len() && end - i < GSO_SEGMENTS && queue[end].0 == *dest && queue[end].1.len() <= size {
+                let last = queue[end].1.len() < size;
+                end += 1;
+                if last {
+                    break;
+                }
+            }
+            if end - i > 1 && self.send_segmented(socket, *dest, size, &queue[i..end]) {
+                i = end;
+                continue;
+            }
+            // A full buffer or an unreachable venue loses this datagram, as the
+            // network could; retransmissions take over.
+            let _ = socket.send_to(first, dest);
+            i += 1;
+        }
+        self.queue = queue;
+        self.queue.clear();
+    }
+
+    fn send_segmented(&mut self, socket: &UdpSocket, dest: SocketAddr, size: usize, run: &[(SocketAddr, Vec<u8>)]) -> bool {
+        self.joined.clear();
+        for (_, b) in run {
+            self.joined.extend_from_slice(b);
+        }
+        let Ok(segment) = u16::try_from(size) else { return false };
+        let iov = [IoSlice::new(&self.joined)];
+        let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
+        let addr = SockaddrStorage::from(dest);
+        match sendmsg(socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr)) {
+            Ok(_) => true,
+            Err(Errno::EAGAIN | Errno::ENOBUFS | Errno::ECONNREFUSED) => true,
+            Err(_) => {
+                // No offload here (an old kernel, another socket type): plain sends.
+                self.gso = false;
+                false
+            }
         }
     }
 }
