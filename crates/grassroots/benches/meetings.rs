@@ -172,6 +172,9 @@ fn main() -> Result<()> {
         if args.per_venue {
             for s in stats.iter().filter(|s| !s.main) {
                 println!("  venue {:>5}: {:>6.0} kbps, loss {:.2} % ({} repaired), jitter {:.1} ms, delay {:?}/{:?} ms, keyframe {:?}, gap {:.0} ms", s.venue, s.kbps, s.loss * 100.0, s.repaired, s.jitter_ms, s.delay_mean_ms, s.delay_p99_ms, s.keyframe, s.longest_gap_ms);
+                for t in &s.streams {
+                    println!("      {} {:>10}: {} packets, {} lost, {} repaired", if t.audio { "sound  " } else if t.picture { "picture" } else { "video  " }, t.ssrc, t.packets, t.lost, t.repaired);
+                }
             }
         }
         println!("{}", loadgen::report::table(std::slice::from_ref(&summary)));

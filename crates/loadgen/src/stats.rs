@@ -198,6 +198,25 @@ pub struct VenueStats {
     pub freezes: u64,
     /// Datagrams the network model dropped on the way in (loss and overflow).
     pub model_dropped: u64,
+    /// Each received stream's counts (where the loss is).
+    pub streams: Vec<StreamStats>,
+}
+
+/// One received stream's counts over the window.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct StreamStats {
+    /// Its SSRC.
+    pub ssrc: u32,
+    /// Whether it is sound (else a picture).
+    pub audio: bool,
+    /// Whether it is the venue's main picture (its send-receive video line).
+    pub picture: bool,
+    /// Packets received.
+    pub packets: u64,
+    /// Packets lost (after the grace period).
+    pub lost: u64,
+    /// Packets that filled a gap.
+    pub repaired: u64,
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc};
 use crate::Error;
 use crate::media::{AudioSender, Layer, VideoSender};
 use crate::netem::{Link, LinkModel};
-use crate::stats::{Receiver, StreamRx, VenueStats};
+use crate::stats::{Receiver, StreamRx, StreamStats, VenueStats};
 
 /// The abs-capture-time extension's id, as the server is configured to accept it.
 pub const ABS_CAPTURE_TIME_ID: u8 = 9;
@@ -178,6 +178,16 @@ impl Venue {
     /// The figures of the window since the last reset.
     pub fn stats(&mut self, now: Instant) -> VenueStats {
         let mut s = self.recv.summary(now, now.duration_since(self.since));
+        s.streams = self
+            .recv
+            .streams
+            .iter()
+            .map(|(ssrc, st)| {
+                let (clock, picture) = self.ssrcs.get(ssrc).copied().unwrap_or((90_000, false));
+                StreamStats { ssrc: *ssrc, audio: clock == 48_000, picture, packets: st.packets, lost: st.lost, repaired: st.repaired }
+            })
+            .collect();
+        s.streams.sort_by_key(|t| (!t.picture, t.audio, t.ssrc));
         s.venue = self.id;
         s.main = self.main;
         s.connected = self.connected && !self.failed && self.signaling.load(Ordering::Relaxed);
