@@ -209,10 +209,8 @@ impl Run {
                 }
             });
             // The main venue first, alone: it opens the meeting.
-            if i == 0 {
-                if let Some(r) = joining.join_next().await {
-                    Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
-                }
+            if i == 0 && let Some(r) = joining.join_next().await {
+                Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
             }
         }
         while let Some(r) = joining.join_next().await {

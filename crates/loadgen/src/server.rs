@@ -32,13 +32,11 @@ impl ServerProcess {
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if !sent {
-                    if let Some(at) = line.find("http://") {
-                        let base: String = line[at..].chars().take_while(|c| !c.is_whitespace()).collect();
-                        let _ = tx.send(base);
-                        sent = true;
-                        continue;
-                    }
+                if !sent && let Some(at) = line.find("http://") {
+                    let base: String = line[at..].chars().take_while(|c| !c.is_whitespace()).collect();
+                    let _ = tx.send(base);
+                    sent = true;
+                    continue;
                 }
                 println!("server: {line}");
             }
