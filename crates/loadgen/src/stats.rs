@@ -184,7 +184,9 @@ pub struct VenueStats {
     pub timed: u64,
     /// Packets without one.
     pub untimed: u64,
-    /// Mean added delay (receive time − capture time), in ms.
+    /// Mean added delay (receive time − capture time), in ms: the server's forwarding
+    /// and pacing, the generator's own scheduling, and any delay its network model adds
+    /// on either side, since the receive time is taken when str0m hands the packet over.
     pub delay_mean_ms: Option<f64>,
     /// 99th percentile of the added delay, in ms.
     pub delay_p99_ms: Option<f64>,
