@@ -71,6 +71,7 @@ pub struct Venue {
     /// Whether its signaling WebSocket is still open (set by the signaling task).
     pub signaling: Arc<AtomicBool>,
     rtc_due: Instant,
+    due: Instant,
     /// The server's media address (where str0m last sent), for delayed datagrams.
     server: Option<SocketAddr>,
     buf: Vec<u8>,
@@ -114,6 +115,7 @@ impl Venue {
             failed: false,
             signaling: Arc::new(AtomicBool::new(true)),
             rtc_due: now,
+            due: now,
             server: None,
             buf: vec![0; 2000],
             sent: 0,
@@ -195,8 +197,13 @@ impl Venue {
         s
     }
 
-    /// When the venue next needs [`Venue::drive`] without a datagram.
+    /// When the venue next needs [`Venue::drive`] without a datagram (kept up to date
+    /// by `read` and `drive`, so that a worker's scan of its venues stays cheap).
     pub fn next_due(&self) -> Instant {
+        self.due
+    }
+
+    fn update_due(&mut self) {
         let mut due = self.rtc_due;
         for t in [self.inbound.next_due(), self.outbound.next_due()].into_iter().flatten() {
             due = due.min(t);
@@ -206,7 +213,7 @@ impl Venue {
                 due = due.min(t);
             }
         }
-        due
+        self.due = due;
     }
 
     /// Reads every datagram waiting on the socket into the network model.
@@ -224,6 +231,7 @@ impl Venue {
                 Err(_) => break,
             }
         }
+        self.update_due();
     }
 
     fn input(&mut self, now: Instant, source: SocketAddr, data: Vec<u8>) {
@@ -248,6 +256,7 @@ impl Venue {
             }
         }
         if self.failed {
+            self.due = now + std::time::Duration::from_secs(3600);
             return;
         }
         if self.connected {
@@ -268,6 +277,7 @@ impl Venue {
                 let _ = self.socket.send_to(&d, s);
             }
         }
+        self.update_due();
     }
 
     fn poll(&mut self, now: Instant) {
