@@ -137,7 +137,7 @@ async fn step(server: &ServerProcess, office: &loadgen::grassroots::Office, unit
     let after = server.memory()?;
     let cost = ServerCost { cpu: cpu1 - cpu0, rss_before: before.rss, rss_after: after.rss, peak: after.peak, generator_cpu: gen1 - gen0, udp_drops: (drops1.0.saturating_sub(drops0.0), drops1.1.saturating_sub(drops0.1)) };
     let summary = Summary::new(run.venues, run.joined, &stats, window, cost);
-    run.stop(office).await;
+    run.stop().await;
     Ok((summary, stats))
 }
 

@@ -12,9 +12,12 @@
 //! longest freeze ([`VenueStats`]); a per-venue network model ([`netem`]) adds loss,
 //! delay and a bandwidth limit. All venues run on a few worker threads ([`worker`]).
 //!
-//! Signaling is per server: [`grassroots`] for ours. [`Run`] does one measured run
-//! against an office API; [`ServerProcess`](server::ServerProcess) starts a server
-//! binary and reads its CPU and memory.
+//! Signaling is per server: [`grassroots`] for ours, [`janus`] for the Janus gateway's
+//! VideoRoom (run beside ours for comparison; Janus drops abs-capture-time, so there
+//! the main venue appends its send time to each payload, [`tag`], and branches only
+//! receive). [`Run`] does one measured run against either, on the same workers and
+//! figures; [`ServerProcess`](server::ServerProcess) starts a server binary and
+//! [`Janus`](janus::Janus) the gateway, and both read CPU and memory from /proc.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), loadgen::Error> {
@@ -27,18 +30,20 @@
 //! run.warm_up(Duration::from_secs(3)).await;
 //! let stats = run.measure(Duration::from_secs(10)).await;
 //! println!("{} venues connected", stats.iter().filter(|s| s.connected).count());
-//! run.stop(&office).await;
+//! run.stop().await;
 //! # Ok(()) }
 //! ```
 
 pub mod clips;
 pub mod grassroots;
 pub mod ivf;
+pub mod janus;
 pub mod media;
 pub mod netem;
 pub mod report;
 pub mod server;
 pub mod stats;
+pub mod tag;
 pub mod venue;
 pub mod vp8;
 pub mod worker;
@@ -159,9 +164,19 @@ impl Media {
     }
 }
 
+/// What a joined venue's signaling keeps running (its WebSocket, its Janus handle)
+/// until the run stops.
+pub type Hold = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// How a run's meeting is ended.
+enum Closing {
+    Grassroots(grassroots::Office, i64),
+    Janus(Arc<janus::Room>),
+}
+
 /// One meeting under load: its venues joined and driven until [`Run::stop`].
 pub struct Run {
-    meeting: grassroots::Meeting,
+    closing: Closing,
     workers: Workers,
     stop: tokio::sync::watch::Sender<bool>,
     holds: tokio::task::JoinSet<()>,
@@ -176,65 +191,87 @@ pub struct Run {
 }
 
 impl Run {
-    /// Creates a meeting of `units` (the first is the main venue) and joins every venue,
-    /// `config.concurrency` at a time, each within `config.connect_timeout`.
+    /// Creates a meeting of `units` (the first is the main venue) on our server and
+    /// joins every venue, `config.concurrency` at a time, each within
+    /// `config.connect_timeout`.
     pub async fn start(office: &grassroots::Office, units: &[String], config: &Config, media: &Media) -> Result<Run, Error> {
         let meeting = office.create_meeting(&format!("load test, {} venues", units.len()), units).await?;
         let seats = office.seats(&meeting);
-        let mut workers = Workers::start(config.threads)?;
+        let list: Vec<(i64, bool)> = seats.iter().map(|s| (s.venue, s.main)).collect();
+        let closing = Closing::Grassroots(office.clone(), meeting.id);
+        Run::join_all(closing, &list, config, media, |i, venue, sending, stop| {
+            let seat = seats[i].clone();
+            async move {
+                let (venue, ws) = grassroots::join(&seat, venue, sending).await?;
+                let alive = venue.signaling.clone();
+                Ok((venue, Box::pin(grassroots::hold(ws, alive, stop)) as Hold))
+            }
+        })
+        .await
+    }
+
+    /// The same meeting of `venues` venues (the first is the main venue) as room `room`
+    /// on Janus: the main venue publishes, tagging its payloads with their send time,
+    /// and the branches subscribe and receive only ([`janus`]).
+    pub async fn start_janus(janus: &janus::Janus, room: u64, venues: usize, config: &Config, media: &Media) -> Result<Run, Error> {
+        let room = janus::Room::create(janus, room).await?;
+        let list: Vec<(i64, bool)> = (0..venues).map(|i| (i as i64 + 1, i == 0)).collect();
+        Run::join_all(Closing::Janus(room.clone()), &list, config, media, |_, venue, sending, stop| room.clone().join(venue, sending, stop)).await
+    }
+
+    /// Joins `seats` (id, main; the main venue first, alone, then the rest
+    /// `config.concurrency` at a time) with `join`, handing each joined venue to a
+    /// worker at once.
+    async fn join_all<F, Fut>(closing: Closing, seats: &[(i64, bool)], config: &Config, media: &Media, join: F) -> Result<Run, Error>
+    where
+        F: Fn(usize, Venue, Sending, tokio::sync::watch::Receiver<bool>) -> Fut,
+        Fut: Future<Output = Result<(Venue, Hold), Error>> + Send + 'static,
+    {
+        let workers = Workers::start(config.threads)?;
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
-        let mut holds = tokio::task::JoinSet::new();
+        let mut run = Run { closing, workers, stop, holds: tokio::task::JoinSet::new(), venues: seats.len(), joined: 0, errors: Vec::new(), ports: Default::default() };
         let mut joining = tokio::task::JoinSet::new();
         let gate = Arc::new(tokio::sync::Semaphore::new(config.concurrency.max(1)));
-        let mut errors = Vec::new();
-        let mut joined = 0;
         let mut branch = 0;
-        let mut ports = std::collections::HashSet::new();
-        for (i, seat) in seats.iter().enumerate() {
-            let (inbound, outbound) = if seat.main {
+        for (i, &(id, main)) in seats.iter().enumerate() {
+            let (inbound, outbound) = if main {
                 (LinkModel::default(), LinkModel::default())
             } else {
                 branch += 1;
                 config.network.iter().find(|r| r.branches.contains(&branch)).map_or_else(Default::default, |r| (r.inbound, r.outbound))
             };
-            let venue = Venue::new(seat.venue, seat.main, Instant::now(), inbound, outbound)?;
-            ports.insert(venue.local_port());
-            let sending = if seat.main { media.main.clone() } else { media.branch.clone() };
-            let (seat, gate, timeout) = (seat.clone(), gate.clone(), config.connect_timeout);
+            let venue = Venue::new(id, main, Instant::now(), inbound, outbound)?;
+            run.ports.insert(venue.local_port());
+            let sending = if main { media.main.clone() } else { media.branch.clone() };
+            let (gate, timeout) = (gate.clone(), config.connect_timeout);
+            let joined = join(i, venue, sending, stop_rx.clone());
             joining.spawn(async move {
                 let _permit = gate.acquire_owned().await;
-                match tokio::time::timeout(timeout, grassroots::join(&seat, venue, sending)).await {
+                match tokio::time::timeout(timeout, joined).await {
                     Ok(r) => r,
-                    Err(_) => Err(Error::Signaling(format!("venue {}: no answer within {timeout:?}", seat.venue))),
+                    Err(_) => Err(Error::Signaling(format!("venue {id}: no answer within {timeout:?}"))),
                 }
             });
-            // The main venue first, alone: it opens the meeting.
+            // The main venue first, alone: it opens the meeting (or publishes the feed).
             if i == 0 && let Some(r) = joining.join_next().await {
-                Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
+                run.joined(r);
             }
         }
         while let Some(r) = joining.join_next().await {
-            Self::joined(r, &mut workers, &mut holds, &stop_rx, &mut joined, &mut errors);
+            run.joined(r);
         }
-        Ok(Run { meeting, workers, stop, holds, venues: seats.len(), joined, errors, ports })
+        Ok(run)
     }
 
-    fn joined(
-        r: Result<Result<(Venue, grassroots::Socket), Error>, tokio::task::JoinError>,
-        workers: &mut Workers,
-        holds: &mut tokio::task::JoinSet<()>,
-        stop: &tokio::sync::watch::Receiver<bool>,
-        joined: &mut usize,
-        errors: &mut Vec<String>,
-    ) {
+    fn joined(&mut self, r: Result<Result<(Venue, Hold), Error>, tokio::task::JoinError>) {
         match r {
-            Ok(Ok((venue, ws))) => {
-                *joined += 1;
-                holds.spawn(grassroots::hold(ws, venue.signaling.clone(), stop.clone()));
-                workers.add(venue);
+            Ok(Ok((venue, hold))) => {
+                self.joined += 1;
+                self.holds.spawn(hold);
+                self.workers.add(venue);
             }
-            Ok(Err(e)) if errors.len() < 10 => errors.push(e.to_string()),
-            Err(e) if errors.len() < 10 => errors.push(e.to_string()),
+            Ok(Err(e)) if self.errors.len() < 10 => self.errors.push(e.to_string()),
+            Err(e) if self.errors.len() < 10 => self.errors.push(e.to_string()),
             _ => {}
         }
     }
@@ -268,11 +305,17 @@ impl Run {
         self.workers.stats()
     }
 
-    /// Leaves: closes the sockets, stops the workers and closes the meeting.
-    pub async fn stop(mut self, office: &grassroots::Office) {
+    /// Leaves: closes the sockets, stops the workers and closes the meeting (on
+    /// Janus, ends the session).
+    pub async fn stop(mut self) {
         let _ = self.stop.send(true);
         while self.holds.join_next().await.is_some() {}
         drop(self.workers);
-        let _ = office.close_meeting(self.meeting.id).await;
+        match self.closing {
+            Closing::Grassroots(office, id) => {
+                let _ = office.close_meeting(id).await;
+            }
+            Closing::Janus(room) => room.close().await,
+        }
     }
 }

@@ -1,7 +1,9 @@
 //! The senders: looped clips written as RTP straight into str0m (RTP mode), every
 //! packet stamped with its send time in abs-capture-time. Video frames are split by
 //! [`crate::vp8::packetize`] and their packets spread out at 2.5 times the layer's
-//! bitrate, as a browser's pacer does, rather than sent in one burst.
+//! bitrate, as a browser's pacer does, rather than sent in one burst. For servers that
+//! drop abs-capture-time (Janus), a sender can also append the send time to every
+//! payload ([`crate::tag`]).
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -48,12 +50,19 @@ pub struct VideoSender {
     ts_base: u32,
     frames: u64,
     start: Option<Instant>,
+    tag: bool,
 }
 
 impl VideoSender {
     /// A sender of `layers` on the line `mid`.
     pub fn new(mid: Mid, layers: Vec<Layer>) -> VideoSender {
-        VideoSender { mid, layers, ts_base: fastrand::u32(..), frames: 0, start: None }
+        VideoSender { mid, layers, ts_base: fastrand::u32(..), frames: 0, start: None, tag: false }
+    }
+
+    /// Also appends the send-time tag ([`crate::tag`]) to every payload.
+    pub fn tagged(mut self, on: bool) -> VideoSender {
+        self.tag = on;
+        self
     }
 
     fn next_frame(&self) -> Option<Instant> {
@@ -111,8 +120,11 @@ impl VideoSender {
         let mut direct = rtc.direct_api();
         for l in &mut self.layers {
             while l.pending.front().is_some_and(|p| p.0 <= now) {
-                let Some((_, payload, marker, ts)) = l.pending.pop_front() else { break };
+                let Some((_, mut payload, marker, ts)) = l.pending.pop_front() else { break };
                 let Some(stream) = direct.stream_tx_by_mid(self.mid, l.rid) else { continue };
+                if self.tag {
+                    crate::tag::append(&mut payload);
+                }
                 stream.write_rtp(RtpWrite::new(pt, l.seq.into(), ts, now, payload).marker(marker).ext_vals(stamped()).nackable(true));
                 l.seq += 1;
                 sent += 1;
@@ -132,6 +144,7 @@ pub struct AudioSender {
     ts: u32,
     start: Option<Instant>,
     sent: u64,
+    tag: bool,
 }
 
 const PTIME: Duration = Duration::from_millis(20);
@@ -139,7 +152,13 @@ const PTIME: Duration = Duration::from_millis(20);
 impl AudioSender {
     /// A sender of `clip` on the line `mid`.
     pub fn new(mid: Mid, clip: Arc<Audio>) -> AudioSender {
-        AudioSender { mid, clip, index: 0, seq: u64::from(fastrand::u16(..10_000)), ts: fastrand::u32(..), start: None, sent: 0 }
+        AudioSender { mid, clip, index: 0, seq: u64::from(fastrand::u16(..10_000)), ts: fastrand::u32(..), start: None, sent: 0, tag: false }
+    }
+
+    /// Also appends the send-time tag ([`crate::tag`]) to every payload.
+    pub fn tagged(mut self, on: bool) -> AudioSender {
+        self.tag = on;
+        self
     }
 
     /// When the next packet is due.
@@ -152,7 +171,10 @@ impl AudioSender {
         self.start.get_or_insert(now);
         let mut n = 0;
         while self.next_due().is_some_and(|t| t <= now) {
-            let payload = self.clip.packets[self.index].clone();
+            let mut payload = self.clip.packets[self.index].clone();
+            if self.tag {
+                crate::tag::append(&mut payload);
+            }
             self.index = (self.index + 1) % self.clip.packets.len();
             let ts = self.ts;
             self.ts = self.ts.wrapping_add(960);

@@ -41,6 +41,9 @@ pub enum Lines {
     Main,
     /// The same without the wall.
     Branch,
+    /// Audio and video send-only, as a Janus VideoRoom publisher offers them (it
+    /// receives through subscriptions of its own, which the load generator leaves out).
+    Publisher,
 }
 
 /// The media side of one venue.
@@ -77,6 +80,8 @@ pub struct Venue {
     buf: Vec<u8>,
     /// Packets written to str0m by the senders.
     pub sent: u64,
+    /// Whether the senders append the send-time tag ([`crate::tag`]).
+    tag: bool,
 }
 
 impl Venue {
@@ -119,19 +124,23 @@ impl Venue {
             server: None,
             buf: vec![0; 2000],
             sent: 0,
+            tag: false,
         })
     }
 
     /// Makes the offer a browser venue makes (`lines`), sending `sending`.
     pub fn offer(&mut self, lines: Lines, sending: Sending) -> Result<(SdpOffer, SdpPendingOffer), Error> {
         let mut api = self.rtc.sdp_api();
-        let audio = api.add_media(MediaKind::Audio, Direction::SendRecv, None, None, None);
+        let dir = if lines == Lines::Publisher { Direction::SendOnly } else { Direction::SendRecv };
+        let audio = api.add_media(MediaKind::Audio, dir, None, None, None);
         let simulcast = (sending.video.len() > 1).then(|| Simulcast {
             send: sending.video.iter().map(|(rid, _, _)| SimulcastLayer::new(rid.unwrap_or("f"))).collect(),
             recv: vec![],
         });
-        let video = api.add_media(MediaKind::Video, Direction::SendRecv, None, None, simulcast);
-        api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        let video = api.add_media(MediaKind::Video, dir, None, None, simulcast);
+        if lines != Lines::Publisher {
+            api.add_media(MediaKind::Audio, Direction::RecvOnly, None, None, None);
+        }
         if lines == Lines::Main {
             for _ in 0..4 {
                 api.add_media(MediaKind::Video, Direction::RecvOnly, None, None, None);
@@ -150,9 +159,17 @@ impl Venue {
     }
 
     /// Answers an offer made by the server (as a selective forwarder that offers its
-    /// subscribers what they may receive does); the venue then receives only.
+    /// subscribers what they may receive does); the venue then receives only, and its
+    /// first video line counts as its main picture.
     pub fn accept_offer(&mut self, offer: SdpOffer) -> Result<SdpAnswer, Error> {
         self.rtc.sdp_api().accept_offer(offer).map_err(|e| Error::Media(format!("the offer: {e}")))
+    }
+
+    /// Makes the senders append the send-time tag ([`crate::tag`]) to every payload,
+    /// for a server that does not forward abs-capture-time; receivers read the tag
+    /// whenever a packet has no abs-capture-time.
+    pub fn tag_payloads(&mut self, on: bool) {
+        self.tag = on;
     }
 
     /// The port of its socket on 127.0.0.1.
@@ -311,6 +328,9 @@ impl Venue {
                 self.start_senders();
             }
             Event::IceConnectionStateChange(IceConnectionState::Disconnected) => self.failed = true,
+            // A venue that answered the server's offer receives its main picture on the
+            // first video line the server added.
+            Event::MediaAdded(m) if self.sending.is_none() && self.picture_mid.is_none() && m.kind == MediaKind::Video => self.picture_mid = Some(m.mid),
             Event::KeyframeRequest(k) => {
                 if let Some(v) = &mut self.video {
                     v.keyframe_request(k.rid);
@@ -334,10 +354,16 @@ impl Venue {
                 if !stream.packet(now, *p.seq_no, p.header.timestamp, arrival) {
                     return;
                 }
-                self.recv.bytes += p.payload.len() as u64;
-                match p.header.ext_vals.abs_capture_time {
-                    Some(act) => {
-                        let d = wall.duration_since(act.capture_time).unwrap_or_default();
+                let mut len = p.payload.len();
+                let sent = match p.header.ext_vals.abs_capture_time {
+                    Some(act) => Some(act.capture_time),
+                    None => crate::tag::decode(&p.payload).inspect(|_| len -= crate::tag::LEN),
+                };
+                // The tag is not media: the bitrate is the payload's without it.
+                self.recv.bytes += len as u64;
+                match sent {
+                    Some(at) => {
+                        let d = wall.duration_since(at).unwrap_or_default();
                         self.recv.delays.push(d.as_micros().min(u128::from(u32::MAX)) as u32);
                     }
                     None => self.recv.untimed += 1,
@@ -362,11 +388,11 @@ impl Venue {
         self.opus = params.iter().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt());
         self.vp8 = params.iter().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt());
         if let Some(mid) = self.audio_mid {
-            self.audio = Some(AudioSender::new(mid, sending.audio.clone()));
+            self.audio = Some(AudioSender::new(mid, sending.audio.clone()).tagged(self.tag));
         }
         if let Some(mid) = self.picture_mid {
             let layers = sending.video.iter().map(|(rid, clip, kbps)| Layer::new(*rid, clip.clone(), *kbps)).collect();
-            self.video = Some(VideoSender::new(mid, layers));
+            self.video = Some(VideoSender::new(mid, layers).tagged(self.tag));
         }
     }
 }
