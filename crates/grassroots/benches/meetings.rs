@@ -1,11 +1,12 @@
 //! Live meetings under load: how many venues one `grassroots serve` carries, and at
 //! what CPU and memory, measured with the `loadgen` crate's venues (str0m in RTP mode,
-//! the signaling and lines of a browser venue, real VP8 and Opus made by ffmpeg).
+//! the signaling and lines of a browser venue, real VP8 and Opus made by ffmpeg); and
+//! the same load against the Janus gateway's VideoRoom, side by side.
 //!
 //! ```text
 //! cargo bench -p grassroots --bench meetings -- --venues 300 --seconds 20 [--layers 3]
 //!     [--bitrate-kbps 1500] [--ramp 50,100,200,300] [--loss 0.05 --lossy 5]
-//!     [--limit-kbps 400 --limited 1] [--json out.json]
+//!     [--limit-kbps 400 --limited 1] [--target grassroots|janus|both] [--json out.json]
 //! ```
 //!
 //! The server is the release binary in its own process, on a fresh demo database
@@ -16,6 +17,20 @@
 //! measures, then leaves and closes the meeting. `--ramp` runs one meeting per step and
 //! stops after the first step whose loss passes 1 %. The clips are made once with
 //! ffmpeg into `.cache/clips/`.
+//!
+//! `--target janus` (or `both`: ours first, then Janus, with the same venues, layers,
+//! bitrate, window and network model, and a table of the two side by side; with
+//! `--ramp`, each is ramped on its own and the report gives each one's most venues at
+//! under 0.1 % loss and where loss passed 1 %) runs `/usr/bin/janus` (Debian package
+//! `janus`; absent, it is skipped with a message) in its own process group with a
+//! configuration of its own (VideoRoom and HTTP only, two event loops) and a loopback
+//! shim built with `cc` (see `loadgen::janus`). The comparison is not quite like for
+//! like: on Janus the branches only receive (a branch's camera would be a publisher of
+//! its own) and the main venue has no monitor wall, so Janus forwards the main venue's
+//! picture and sound but receives nothing from the branches; simulcast subscribers
+//! take the top layer (Janus picks no layer from a bandwidth estimate); and the delay
+//! comes from a send-time tag at the end of each payload, since Janus drops
+//! abs-capture-time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -24,7 +39,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use loadgen::report::{ServerCost, Summary};
-use loadgen::server::{ServerProcess, process_cpu, udp_drops};
+use loadgen::janus::{Janus, JanusOptions};
+use loadgen::server::{Memory, ServerProcess, process_cpu, udp_drops};
 use loadgen::{Config, LinkModel, Media, NetRule, Run};
 
 /// Live meetings under load.
@@ -79,8 +95,19 @@ struct Args {
     /// Print every branch's figures.
     #[arg(long)]
     per_venue: bool,
+    /// Which server: ours, the Janus gateway (VideoRoom), or both in turn.
+    #[arg(long, value_enum, default_value_t = Which::Grassroots)]
+    target: Which,
     #[arg(long, hide = true)]
     bench: bool,
+}
+
+/// The servers a bench run loads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Which {
+    Grassroots,
+    Janus,
+    Both,
 }
 
 impl Args {
@@ -124,51 +151,60 @@ fn self_cpu() -> Duration {
     process_cpu(std::process::id()).unwrap_or_default()
 }
 
-async fn step(server: &ServerProcess, office: &loadgen::grassroots::Office, units: &[String], args: &Args, config: &Config, media: &Media) -> Result<(Summary, Vec<loadgen::VenueStats>)> {
-    let before = server.memory()?;
-    let run = Run::start(office, units, config, media).await?;
+/// A server under test, running.
+enum Target<'a> {
+    Grassroots { server: &'a ServerProcess, office: &'a loadgen::grassroots::Office, units: &'a [String] },
+    Janus(&'a Janus),
+}
+
+impl Target<'_> {
+    fn cpu(&self) -> Result<Duration> {
+        Ok(match self {
+            Target::Grassroots { server, .. } => server.cpu()?,
+            Target::Janus(j) => j.cpu()?,
+        })
+    }
+
+    fn memory(&self) -> Result<Memory> {
+        Ok(match self {
+            Target::Grassroots { server, .. } => server.memory()?,
+            Target::Janus(j) => j.memory()?,
+        })
+    }
+
+    /// A meeting of `n` venues; `k` numbers the runs (Janus's room).
+    async fn start(&self, n: usize, k: usize, config: &Config, media: &Media) -> Result<Run> {
+        Ok(match self {
+            Target::Grassroots { office, units, .. } => Run::start(office, &units[..n], config, media).await?,
+            Target::Janus(j) => Run::start_janus(j, 1000 + k as u64, n, config, media).await?,
+        })
+    }
+}
+
+async fn step(target: &Target<'_>, n: usize, k: usize, args: &Args, config: &Config, media: &Media) -> Result<(Summary, Vec<loadgen::VenueStats>)> {
+    let before = target.memory()?;
+    let run = target.start(n, k, config, media).await?;
     let media_up = run.wait_connected(Duration::from_secs(30)).await;
     println!("  {} of {} venues joined, {media_up} with media up{}", run.joined, run.venues, if run.errors.is_empty() { String::new() } else { format!("; first errors: {:?}", &run.errors[..run.errors.len().min(3)]) });
     run.warm_up(Duration::from_secs(args.warmup)).await;
-    let (cpu0, gen0, drops0) = (server.cpu()?, self_cpu(), udp_drops(&run.ports));
+    let (cpu0, gen0, drops0) = (target.cpu()?, self_cpu(), udp_drops(&run.ports));
     let window = Duration::from_secs(args.seconds);
     let stats = run.measure(window).await;
-    let (cpu1, gen1, drops1) = (server.cpu()?, self_cpu(), udp_drops(&run.ports));
-    let after = server.memory()?;
+    let (cpu1, gen1, drops1) = (target.cpu()?, self_cpu(), udp_drops(&run.ports));
+    let after = target.memory()?;
     let cost = ServerCost { cpu: cpu1 - cpu0, rss_before: before.rss, rss_after: after.rss, peak: after.peak, generator_cpu: gen1 - gen0, udp_drops: (drops1.0.saturating_sub(drops0.0), drops1.1.saturating_sub(drops0.1)) };
     let summary = Summary::new(run.venues, run.joined, &stats, window, cost);
     run.stop().await;
     Ok((summary, stats))
 }
 
-fn main() -> Result<()> {
-    let args = Args::parse();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let steps = if args.ramp.is_empty() { vec![args.venues] } else { args.ramp.clone() };
-    ensure!(steps.iter().all(|&n| n >= 2), "a meeting needs a main venue and at least one branch");
-    let config = args.config(&root);
-    let media = Media::load(&config).context("making the clips")?;
-    for (who, sending) in [("main", &media.main), ("branch", &media.branch)] {
-        let layers: Vec<String> = sending.video.iter().map(|(rid, clip, _)| format!("{}{}x{} {:.0} kbps", rid.map(|r| format!("{r}: ")).unwrap_or_default(), clip.width, clip.height, clip.kbps(loadgen::clips::FPS))).collect();
-        println!("{who} sends {}", layers.join(", "));
-    }
-    let bin = env!("CARGO_BIN_EXE_grassroots");
-    let dir = tempfile::tempdir()?;
-    let (url, token) = prepare(bin, dir.path())?;
-    let server = ServerProcess::start(Path::new(bin), &["--db", &url, "serve", "--listen", "127.0.0.1:0", "--media", "127.0.0.1:0"])?;
-    println!("server {} (pid {})", server.base, server.pid());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let office = loadgen::grassroots::Office::new(&server.base, &token);
-    let most = steps.iter().copied().max().unwrap_or(2);
-    let units = rt.block_on(office.units(most))?;
-    if units.len() < most {
-        bail!("the demo has {} units, fewer than {most} venues", units.len());
-    }
+/// Runs every step against `target`, stopping a ramp at the first step that breaks.
+fn steps(rt: &tokio::runtime::Runtime, name: &str, target: &Target<'_>, steps: &[usize], args: &Args, config: &Config, media: &Media) -> Result<(Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)> {
     let mut runs = Vec::new();
     let mut venues = Vec::new();
-    for &n in &steps {
-        println!("{n} venues: joining, {} s warm-up, {} s measured", args.warmup, args.seconds);
-        let (summary, stats) = rt.block_on(step(&server, &office, &units[..n], &args, &config, &media))?;
+    for (k, &n) in steps.iter().enumerate() {
+        println!("{name}, {n} venues: joining, {} s warm-up, {} s measured", args.warmup, args.seconds);
+        let (summary, stats) = rt.block_on(step(target, n, k, args, config, media))?;
         if args.per_venue {
             for s in stats.iter().filter(|s| !s.main) {
                 println!("  venue {:>5}: {:>6.0} kbps, loss {:.2} % ({} repaired), jitter {:.1} ms, delay {:?}/{:?} ms, keyframe {:?}, gap {:.0} ms", s.venue, s.kbps, s.loss * 100.0, s.repaired, s.jitter_ms, s.delay_mean_ms, s.delay_p99_ms, s.keyframe, s.longest_gap_ms);
@@ -186,12 +222,79 @@ fn main() -> Result<()> {
             break;
         }
     }
-    println!("{}", loadgen::report::table(&runs));
-    if let Some(k) = runs.last().map(|r| &r.keyframes).filter(|k| !k.is_empty()) {
-        println!("last keyframe sizes at the branches (size, branches): {k:?}");
+    Ok((runs, venues))
+}
+
+fn grassroots(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<(Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)> {
+    let bin = env!("CARGO_BIN_EXE_grassroots");
+    let dir = tempfile::tempdir()?;
+    let (url, token) = prepare(bin, dir.path())?;
+    let server = ServerProcess::start(Path::new(bin), &["--db", &url, "serve", "--listen", "127.0.0.1:0", "--media", "127.0.0.1:0"])?;
+    println!("grassroots {} (pid {})", server.base, server.pid());
+    let office = loadgen::grassroots::Office::new(&server.base, &token);
+    let most = steps_.iter().copied().max().unwrap_or(2);
+    let units = rt.block_on(office.units(most))?;
+    if units.len() < most {
+        bail!("the demo has {} units, fewer than {most} venues", units.len());
+    }
+    steps(rt, "grassroots", &Target::Grassroots { server: &server, office: &office, units: &units }, steps_, args, config, media)
+}
+
+fn janus(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<Option<(Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)>> {
+    let opts = JanusOptions::default();
+    if let Some(why) = opts.missing() {
+        println!("skipping Janus: {why}");
+        return Ok(None);
+    }
+    let dir = tempfile::tempdir()?;
+    let janus = rt.block_on(Janus::start(dir.path(), &opts))?;
+    println!("janus {} (pid {})", janus.base, janus.pid());
+    steps(rt, "janus", &Target::Janus(&janus), steps_, args, config, media).map(Some)
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let steps = if args.ramp.is_empty() { vec![args.venues] } else { args.ramp.clone() };
+    ensure!(steps.iter().all(|&n| n >= 2), "a meeting needs a main venue and at least one branch");
+    let config = args.config(&root);
+    let media = Media::load(&config).context("making the clips")?;
+    for (who, sending) in [("main", &media.main), ("branch", &media.branch)] {
+        let layers: Vec<String> = sending.video.iter().map(|(rid, clip, _)| format!("{}{}x{} {:.0} kbps", rid.map(|r| format!("{r}: ")).unwrap_or_default(), clip.width, clip.height, clip.kbps(loadgen::clips::FPS))).collect();
+        println!("{who} sends {}", layers.join(", "));
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let mut results: Vec<(&str, Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)> = Vec::new();
+    if args.target != Which::Janus {
+        // The server process ends here, before Janus starts: one server at a time.
+        let (runs, venues) = grassroots(&rt, &steps, &args, &config, &media)?;
+        results.push(("grassroots", runs, venues));
+    }
+    if args.target != Which::Grassroots
+        && let Some((runs, venues)) = janus(&rt, &steps, &args, &config, &media)?
+    {
+        results.push(("janus", runs, venues));
+    }
+    for (name, runs, _) in &results {
+        println!("{name}:\n{}", loadgen::report::table(runs));
+        if let Some(k) = runs.last().map(|r| &r.keyframes).filter(|k| !k.is_empty()) {
+            println!("last keyframe sizes at the branches (size, branches): {k:?}");
+        }
+    }
+    if results.len() > 1 {
+        let columns: Vec<(&str, &[Summary])> = results.iter().map(|(name, runs, _)| (*name, runs.as_slice())).collect();
+        println!("side by side:\n{}", loadgen::report::side_by_side(&columns));
+    }
+    if !args.ramp.is_empty() {
+        for (name, runs, _) in &results {
+            let (carried, broke) = loadgen::report::capacity(runs);
+            let carried = carried.map_or_else(|| "none".to_owned(), |n| n.to_string());
+            let broke = broke.map_or_else(|| format!("not within {:?}", steps), |n| format!("at {n} venues"));
+            println!("{name}: most venues at < 0.1 % loss (all connected): {carried}; loss passed 1 % (or venues lost media): {broke}");
+        }
     }
     if let Some(path) = &args.json {
-        let doc = serde_json::json!({ "runs": runs, "venues": venues });
+        let doc: serde_json::Map<String, serde_json::Value> = results.iter().map(|(name, runs, venues)| ((*name).to_owned(), serde_json::json!({ "runs": runs, "venues": venues }))).collect();
         std::fs::write(path, serde_json::to_string_pretty(&doc)?).with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(())

@@ -426,12 +426,18 @@ impl Handle {
     }
 
     /// Keeps the handle until `stop` fires; a `hangup` (Janus closed the
-    /// PeerConnection) clears `alive`, as a closed WebSocket does for our server.
-    pub async fn hold(mut self, alive: Arc<AtomicBool>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    /// PeerConnection) clears `alive`, as a closed WebSocket does for our server, and
+    /// `webrtcup` (its PeerConnection is up) is told to `up`, if given.
+    async fn hold(mut self, alive: Arc<AtomicBool>, mut stop: tokio::sync::watch::Receiver<bool>, up: Option<Arc<Room>>) {
         loop {
             tokio::select! {
                 e = self.events.recv() => match e {
                     Some(e) if e["janus"] == "hangup" => break,
+                    Some(e) if e["janus"] == "webrtcup" => {
+                        if let Some(room) = &up {
+                            room.up.send_replace(true);
+                        }
+                    }
                     Some(_) => {}
                     None => break,
                 },
@@ -458,6 +464,9 @@ pub struct Room {
     feed: std::sync::OnceLock<u64>,
     /// Whether the main venue sends simulcast (subscribers then ask for the top layer).
     simulcast: AtomicBool,
+    /// Whether the main venue's PeerConnection is up: VideoRoom refuses subscriptions
+    /// to a feed before then ("No such feed").
+    up: tokio::sync::watch::Sender<bool>,
 }
 
 
@@ -473,13 +482,19 @@ impl Room {
             "transport_wide_cc_ext": true, "audiolevel_ext": false, "playoutdelay_ext": false, "videoorient_ext": false,
         });
         admin.request(body, None).await?;
-        Ok(Arc::new(Room { session, id, feed: std::sync::OnceLock::new(), simulcast: AtomicBool::new(false) }))
+        Ok(Arc::new(Room { session, id, feed: std::sync::OnceLock::new(), simulcast: AtomicBool::new(false), up: tokio::sync::watch::Sender::new(false) }))
     }
 
     /// Joins a venue: the main venue publishes, a branch subscribes to it (so the main
-    /// venue must have joined first). The venue is then ready for a worker; the
-    /// returned future holds its handle.
+    /// venue must have joined first, and a branch waits up to 20 s for its media to be
+    /// up). The venue is then ready for a worker; the returned future holds its handle.
     pub async fn join(self: Arc<Self>, mut venue: Venue, sending: Sending, stop: tokio::sync::watch::Receiver<bool>) -> Result<(Venue, Hold), Error> {
+        if !venue.main {
+            let mut up = self.up.subscribe();
+            if !matches!(tokio::time::timeout(Duration::from_secs(20), up.wait_for(|u| *u)).await, Ok(Ok(_))) {
+                return Err(Error::Signaling("the main venue's media did not come up on Janus".into()));
+            }
+        }
         let handle = self.session.attach().await?;
         if venue.main {
             let (d, _) = handle.request(json!({"request": "join", "ptype": "publisher", "room": self.id, "display": "main venue"}), None).await?;
@@ -511,7 +526,8 @@ impl Room {
             handle.request(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer.to_sdp_string(), "trickle": false}))).await?;
         }
         let alive = venue.signaling.clone();
-        Ok((venue, Box::pin(handle.hold(alive, stop))))
+        let up = venue.main.then(|| self.clone());
+        Ok((venue, Box::pin(handle.hold(alive, stop, up))))
     }
 
     /// Ends the room's session (every PeerConnection with it).

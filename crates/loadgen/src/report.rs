@@ -159,3 +159,79 @@ pub fn table(runs: &[Summary]) -> String {
     }
     out
 }
+
+/// What a ramp found: the most venues carried with loss under 0.1 % and every venue's
+/// media up, and the first step whose loss passed 1 % (or whose venues did not all
+/// connect), if any.
+pub fn capacity(runs: &[Summary]) -> (Option<usize>, Option<usize>) {
+    let carried = runs.iter().filter(|s| s.loss_pct < 0.1 && s.connected == s.venues).map(|s| s.venues).max();
+    let broke = runs.iter().find(|s| s.loss_pct > 1.0 || s.connected < s.venues).map(|s| s.venues);
+    (carried, broke)
+}
+
+/// Several targets' runs side by side, one block per venue count that every target
+/// ran, one row per figure and one column per target (`targets`: name and runs).
+pub fn side_by_side(targets: &[(&str, &[Summary])]) -> String {
+    let mut out = String::new();
+    let Some((_, first)) = targets.first() else { return out };
+    type Row = (&'static str, fn(&Summary) -> String);
+    let rows: [Row; 8] = [
+        ("venues connected", |s| format!("{}/{}", s.connected, s.venues)),
+        ("branch kbps (mean)", |s| format!("{:.0}", s.branch_kbps_mean)),
+        ("loss %", |s| format!("{:.3}", s.loss_pct)),
+        ("delay mean ms", |s| opt(s.delay_mean_ms)),
+        ("delay p99 ms (median branch)", |s| opt(s.delay_p99_ms)),
+        ("server CPU s", |s| format!("{:.2}", s.server_cpu_s)),
+        ("CPU µs per forwarded packet", |s| format!("{:.2}", s.server_us_per_packet)),
+        ("MB per venue", |s| format!("{:.3}", s.server_mb_per_venue)),
+    ];
+    for run in first.iter() {
+        let n = run.venues;
+        let column: Vec<Option<&Summary>> = targets.iter().map(|(_, runs)| runs.iter().find(|s| s.venues == n)).collect();
+        let _ = write!(out, "{:<30}", format!("{n} venues, {:.0} s", run.seconds));
+        for (name, _) in targets {
+            let _ = write!(out, " {name:>12}");
+        }
+        out.push('\n');
+        for (label, f) in &rows {
+            let _ = write!(out, "{label:<30}");
+            for s in &column {
+                let _ = write!(out, " {:>12}", s.map_or_else(|| "-".to_owned(), f));
+            }
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(venues: usize, connected: usize, loss_pct: f64) -> Summary {
+        Summary { venues, connected, loss_pct, ..Default::default() }
+    }
+
+    #[test]
+    fn capacity_is_the_most_clean_venues_and_the_first_broken_step() {
+        let runs = [run(50, 50, 0.0), run(100, 100, 0.05), run(150, 150, 0.5), run(200, 200, 3.0)];
+        assert_eq!(capacity(&runs), (Some(100), Some(200)));
+        assert_eq!(capacity(&[run(50, 49, 0.0)]), (None, Some(50)));
+        assert_eq!(capacity(&[]), (None, None));
+    }
+
+    #[test]
+    fn side_by_side_has_a_column_per_target() {
+        let ours = [run(50, 50, 0.0)];
+        let theirs = [run(50, 48, 0.25)];
+        let t = side_by_side(&[("grassroots", &ours), ("janus", &theirs)]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(lines[0].starts_with("50 venues") && lines[0].ends_with("janus"), "{t}");
+        assert!(lines[1].contains("50/50") && lines[1].ends_with("48/50"), "{t}");
+        assert!(lines[3].ends_with("0.250"), "{t}");
+        // A step only one target ran shows a dash for the other.
+        let t = side_by_side(&[("grassroots", &[run(50, 50, 0.0), run(100, 100, 0.0)]), ("janus", &theirs)]);
+        assert!(t.lines().nth(11).is_some_and(|l| l.ends_with('-')), "{t}");
+    }
+}
