@@ -632,8 +632,9 @@ impl Core {
         }
         let Some(peer) = self.peers.get_mut(&venue) else { return };
         if top > 0 {
-            // Probe up to what the top layers take, with room for the sound.
-            let desired = Bitrate::from(top as f64 * 1.2 + AUDIO_SHARE as f64);
+            // Probe well above what the top layers take: str0m paces at 1.1 times its
+            // estimate, and a keyframe sent faster than that waits in its queue.
+            let desired = Bitrate::from(top as f64 * 2.5 + AUDIO_SHARE as f64);
             peer.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
         }
         for (mid, want, ..) in &changes {

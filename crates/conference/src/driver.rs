@@ -1,11 +1,13 @@
-//! The thin I/O shell around [`Core`]: one UDP socket and one thread. It feeds the core
+//! The thin I/O shell around [`Core`]: one UDP socket, a thread that forwards and a
+//! thread that sends. It feeds the core
 //! the datagrams and the time, sends what the core transmits, and takes requests from
 //! the web application (joins, commands, closes) over a channel. The thread ends when
 //! the [`Media`] handle is dropped.
 //!
 //! Under load it works in rounds: read what has arrived (up to [`READ_BATCH`]), let
-//! the core forward it all, then send, sorted by venue, so that the packets for one
-//! venue leave in one segmented send. Due timers are served before more reading.
+//! the core forward it all, then hand the round to a second thread that sends it,
+//! sorted by venue, so that the packets for one venue leave in one segmented send.
+//! Due timers are served before more reading.
 
 use std::io::{ErrorKind, IoSlice};
 use std::net::{SocketAddr, UdpSocket};
@@ -136,28 +138,54 @@ const READ_BATCH: usize = 64;
 const MAX_DATAGRAM: usize = 2000;
 
 fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Box<dyn Fn(MeetingId, &Meeting) + Send>) {
-    let mut core = Core::new(local);
-    let mut buf = vec![0u8; MAX_DATAGRAM];
-    let mut sender = Sender::new(&socket);
     // Reads never block: the wait is a poll with the core's deadline.
     let _ = socket.set_nonblocking(true);
+    let Ok(out) = socket.try_clone() else { return };
+    // The system calls that send (a third of the work, most of it the kernel's) run on
+    // a thread of their own, fed one round at a time, so the core's thread does the
+    // forwarding alone and another core sends.
+    let (rounds, sent) = sync_channel::<Vec<(SocketAddr, Vec<u8>)>>(SEND_ROUNDS);
+    std::thread::scope(|scope| {
+        let sending = std::thread::Builder::new().name("media-send".into()).spawn_scoped(scope, move || {
+            let mut sender = Sender::new(&out);
+            while let Ok(round) = sent.recv() {
+                sender.send(&out, round);
+            }
+        });
+        if sending.is_err() {
+            return;
+        }
+        forward_rounds(&socket, local, &rx, &*on_state, &rounds);
+        drop(rounds);
+    });
+}
+
+/// Rounds a sending thread may be behind before the core's thread waits for it.
+const SEND_ROUNDS: usize = 256;
+
+fn forward_rounds(socket: &UdpSocket, local: SocketAddr, rx: &Receiver<Request>, on_state: &dyn Fn(MeetingId, &Meeting), rounds: &SyncSender<Vec<(SocketAddr, Vec<u8>)>>) {
+    let mut core = Core::new(local);
+    let mut buf = vec![0u8; MAX_DATAGRAM];
+    let mut round = Vec::new();
     loop {
         loop {
             match rx.try_recv() {
-                Ok(r) => request(&mut core, r, &*on_state),
+                Ok(r) => request(&mut core, r, on_state),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => return,
             }
         }
         let deadline = loop {
             match core.poll_output(Instant::now()) {
-                Output::Transmit { destination, bytes } => sender.push(destination, bytes),
+                Output::Transmit { destination, bytes } => round.push((destination, bytes)),
                 Output::State(m, state) => on_state(m, &state),
                 Output::Presence(..) => {}
                 Output::Timeout(t) => break t,
             }
         };
-        sender.flush(&socket);
+        if !round.is_empty() && rounds.send(std::mem::take(&mut round)).is_err() {
+            return;
+        }
         let now = Instant::now();
         if deadline <= now {
             // Due timers go first, however busy the socket: they pace and retransmit.
@@ -187,7 +215,6 @@ fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Bo
 /// the datagrams to one venue go in one call when they can (UDP segmentation offload
 /// takes a run of equal-sized datagrams, the last one possibly shorter).
 struct Sender {
-    queue: Vec<(SocketAddr, Vec<u8>)>,
     /// Whether the kernel took segmentation offload; off after its first refusal.
     gso: bool,
     joined: Vec<u8>,
@@ -201,19 +228,14 @@ impl Sender {
         // Bursts (a keyframe to hundreds of venues) must not overflow the buffers.
         let _ = setsockopt(socket, sockopt::SndBuf, &(4 << 20));
         let _ = setsockopt(socket, sockopt::RcvBuf, &(4 << 20));
-        Sender { queue: Vec::new(), gso: true, joined: Vec::new() }
+        Sender { gso: true, joined: Vec::new() }
     }
 
-    fn push(&mut self, destination: SocketAddr, bytes: Vec<u8>) {
-        self.queue.push((destination, bytes));
-    }
-
-    fn flush(&mut self, socket: &UdpSocket) {
-        if self.queue.len() > 1 {
+    fn send(&mut self, socket: &UdpSocket, mut queue: Vec<(SocketAddr, Vec<u8>)>) {
+        if queue.len() > 1 {
             // Stable: each venue's datagrams keep their order.
-            self.queue.sort_by_key(|(d, _)| *d);
+            queue.sort_by_key(|(d, _)| *d);
         }
-        let queue = std::mem::take(&mut self.queue);
         let mut i = 0;
         while i < queue.len() {
             let (dest, first) = &queue[i];
@@ -236,8 +258,6 @@ impl Sender {
             let _ = socket.send_to(first, dest);
             i += 1;
         }
-        self.queue = queue;
-        self.queue.clear();
     }
 
     fn send_segmented(&mut self, socket: &UdpSocket, dest: SocketAddr, size: usize, run: &[(SocketAddr, Vec<u8>)]) -> bool {
