@@ -105,8 +105,11 @@ struct Args {
 /// The servers a bench run loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Which {
+    /// Our server, `grassroots serve`.
     Grassroots,
+    /// The Janus gateway's VideoRoom (`/usr/bin/janus`).
     Janus,
+    /// Ours, then Janus, side by side.
     Both,
 }
 
@@ -198,8 +201,14 @@ async fn step(target: &Target<'_>, n: usize, k: usize, args: &Args, config: &Con
     Ok((summary, stats))
 }
 
+/// Every venue's figures, per run.
+type PerVenue = Vec<Vec<loadgen::VenueStats>>;
+
+/// A target's runs and every venue's figures in them.
+type Figures = (Vec<Summary>, PerVenue);
+
 /// Runs every step against `target`, stopping a ramp at the first step that breaks.
-fn steps(rt: &tokio::runtime::Runtime, name: &str, target: &Target<'_>, steps: &[usize], args: &Args, config: &Config, media: &Media) -> Result<(Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)> {
+fn steps(rt: &tokio::runtime::Runtime, name: &str, target: &Target<'_>, steps: &[usize], args: &Args, config: &Config, media: &Media) -> Result<Figures> {
     let mut runs = Vec::new();
     let mut venues = Vec::new();
     for (k, &n) in steps.iter().enumerate() {
@@ -225,7 +234,7 @@ fn steps(rt: &tokio::runtime::Runtime, name: &str, target: &Target<'_>, steps: &
     Ok((runs, venues))
 }
 
-fn grassroots(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<(Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)> {
+fn grassroots(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<Figures> {
     let bin = env!("CARGO_BIN_EXE_grassroots");
     let dir = tempfile::tempdir()?;
     let (url, token) = prepare(bin, dir.path())?;
@@ -240,7 +249,7 @@ fn grassroots(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, confi
     steps(rt, "grassroots", &Target::Grassroots { server: &server, office: &office, units: &units }, steps_, args, config, media)
 }
 
-fn janus(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<Option<(Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)>> {
+fn janus(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<Option<Figures>> {
     let opts = JanusOptions::default();
     if let Some(why) = opts.missing() {
         println!("skipping Janus: {why}");
@@ -264,16 +273,20 @@ fn main() -> Result<()> {
         println!("{who} sends {}", layers.join(", "));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let mut results: Vec<(&str, Vec<Summary>, Vec<Vec<loadgen::VenueStats>>)> = Vec::new();
+    let mut results: Vec<(&str, Vec<Summary>, PerVenue)> = Vec::new();
     if args.target != Which::Janus {
         // The server process ends here, before Janus starts: one server at a time.
         let (runs, venues) = grassroots(&rt, &steps, &args, &config, &media)?;
         results.push(("grassroots", runs, venues));
     }
-    if args.target != Which::Grassroots
-        && let Some((runs, venues)) = janus(&rt, &steps, &args, &config, &media)?
-    {
-        results.push(("janus", runs, venues));
+    if args.target != Which::Grassroots {
+        match janus(&rt, &steps, &args, &config, &media) {
+            Ok(Some((runs, venues))) => results.push(("janus", runs, venues)),
+            Ok(None) => {}
+            // Beside ours, a Janus that fails still leaves our figures to report.
+            Err(e) if args.target == Which::Both => println!("janus failed: {e:#}"),
+            Err(e) => return Err(e),
+        }
     }
     for (name, runs, _) in &results {
         println!("{name}:\n{}", loadgen::report::table(runs));

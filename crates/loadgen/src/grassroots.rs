@@ -4,8 +4,8 @@
 //! the answer, as `meeting.js` does. The socket stays open for as long as the venue is
 //! in the meeting: the server drops a venue's media when its socket closes.
 //!
-//! Another target (another server's signaling) goes in a module of its own beside this
-//! one, building [`Venue`]s the same way and handing them to the same workers.
+//! Another target's signaling goes in a module of its own beside this one, building
+//! [`Venue`]s the same way and handing them to the same workers ([`crate::janus`]).
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
