@@ -98,6 +98,11 @@ struct Args {
     /// Which server: ours, the Janus gateway (VideoRoom), or both in turn.
     #[arg(long, value_enum, default_value_t = Which::Grassroots)]
     target: Which,
+    /// Branches only receive (camera and microphone off). Always so with `--target
+    /// both` and `janus`, where a VideoRoom subscriber sends nothing, so that both
+    /// servers carry the same load.
+    #[arg(long)]
+    receive_only: bool,
     #[arg(long, hide = true)]
     bench: bool,
 }
@@ -132,6 +137,7 @@ impl Args {
             concurrency: self.concurrency,
             clips: root.join(".cache/clips"),
             network,
+            branches_send: !self.receive_only && self.target == Which::Grassroots,
             ..Default::default()
         }
     }

@@ -117,6 +117,9 @@ pub struct Config {
     pub clips: PathBuf,
     /// Network models; a branch no rule names has a clear path.
     pub network: Vec<NetRule>,
+    /// Whether branches send a picture and sound of their own (as browsers do); off,
+    /// they only receive, which is the load a Janus VideoRoom subscriber makes.
+    pub branches_send: bool,
 }
 
 impl Default for Config {
@@ -132,6 +135,7 @@ impl Default for Config {
             connect_timeout: Duration::from_secs(30),
             clips: PathBuf::from(".cache/clips"),
             network: Vec::new(),
+            branches_send: true,
         }
     }
 }
@@ -155,8 +159,9 @@ impl Media {
         } else {
             vec![(None, clip(1280, 720, config.bitrate_kbps)?, config.bitrate_kbps)]
         };
-        let main = Sending { audio: Arc::new(clips::audio(dir, config.audio_kbps)?), video };
+        let main = Sending { silent: false, audio: Arc::new(clips::audio(dir, config.audio_kbps)?), video };
         let branch = Sending {
+            silent: !config.branches_send,
             audio: Arc::new(clips::audio(dir, config.branch_audio_kbps)?),
             video: vec![(None, clip(320, 180, config.branch_video_kbps)?, config.branch_video_kbps)],
         };

@@ -27,6 +27,9 @@ pub const ABS_CAPTURE_TIME_ID: u8 = 9;
 /// What a venue sends: its own microphone and camera.
 #[derive(Debug, Clone)]
 pub struct Sending {
+    /// Camera and microphone off: the same lines are offered, nothing is sent (a
+    /// branch that only watches, like a Janus subscriber).
+    pub silent: bool,
     /// The Opus clip.
     pub audio: Arc<crate::clips::Audio>,
     /// The video layers: (rid, clip, kbps); one layer has no rid, several are simulcast.
@@ -383,7 +386,7 @@ impl Venue {
     }
 
     fn start_senders(&mut self) {
-        let Some(sending) = self.sending.clone() else { return };
+        let Some(sending) = self.sending.clone().filter(|s| !s.silent) else { return };
         let params = self.rtc.codec_config().params();
         self.opus = params.iter().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt());
         self.vp8 = params.iter().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt());
