@@ -61,7 +61,7 @@ fn a_lossy_branch_plays_on_and_a_constrained_one_drops_a_layer() {
         // Long enough for the estimator of the narrow branch to settle.
         run.warm_up(Duration::from_secs(8)).await;
         let stats = run.measure(Duration::from_secs(10)).await;
-        run.stop(&office).await;
+        run.stop().await;
         stats
     });
     let branches: Vec<&VenueStats> = stats.iter().filter(|s| !s.main).collect();
