@@ -687,16 +687,13 @@ impl Core {
         let ranking = Ranking::of(layers, now);
         let descriptor = if video { Vp8Descriptor::parse(&p.payload).ok() } else { None };
         let keyframe = descriptor.as_ref().is_some_and(|d| d.starts_keyframe(&p.payload));
-        let Some(params) = src.rtc.codec_config().find(|c| c.pt() == p.header.payload_type).cloned() else { return };
+        let Some(params) = src.rtc.codec_config().find(|c| c.pt() == p.header.payload_type).copied() else { return };
         let Some(fanout) = routes.get(&(source, mid)) else { return };
 
         // What the receiver needs of the sender's header extensions; its own line's
         // mid goes on each (a browser finds a stream its answer did not name by it).
-        let mut ext = ExtensionValues::default();
-        ext.audio_level = p.header.ext_vals.audio_level;
-        ext.voice_activity = p.header.ext_vals.voice_activity;
-        ext.video_orientation = p.header.ext_vals.video_orientation;
-        ext.abs_capture_time = p.header.ext_vals.abs_capture_time;
+        let v = &p.header.ext_vals;
+        let ext = ExtensionValues { audio_level: v.audio_level, voice_activity: v.voice_activity, video_orientation: v.video_orientation, abs_capture_time: v.abs_capture_time, ..Default::default() };
         let seq = *p.seq_no;
 
         for &(dest, dmid) in fanout {
@@ -749,7 +746,7 @@ impl Core {
             let pt = match out.pts.iter().find(|(s, _)| *s == params.pt()) {
                 Some((_, d)) => *d,
                 None => {
-                    let Some(d) = dp.rtc.codec_config().match_params(params.clone()).map(|d| d.pt()) else { continue };
+                    let Some(d) = dp.rtc.codec_config().match_params(params).map(|d| d.pt()) else { continue };
                     out.pts.push((params.pt(), d));
                     d
                 }

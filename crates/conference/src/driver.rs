@@ -24,6 +24,9 @@ use nix::sys::time::TimeSpec;
 use crate::core::{Core, Input, MeetingId, Output};
 use crate::meeting::{Command, Meeting, VenueId};
 
+/// Told every change of a meeting's state, on the media thread.
+pub type OnState = Box<dyn Fn(MeetingId, &Meeting) + Send>;
+
 /// A reply to a request, called on the media thread.
 pub type Reply<T> = Box<dyn FnOnce(T) + Send>;
 
@@ -100,7 +103,7 @@ pub struct Media {
 impl Media {
     /// Binds `bind` and starts the media thread; `on_state` is told every change of a
     /// meeting's state (on the media thread: it must not block).
-    pub fn start(bind: SocketAddr, on_state: Box<dyn Fn(MeetingId, &Meeting) + Send>) -> std::io::Result<Media> {
+    pub fn start(bind: SocketAddr, on_state: OnState) -> std::io::Result<Media> {
         let socket = UdpSocket::bind(bind)?;
         let address = socket.local_addr()?;
         let (tx, rx) = sync_channel(1024);
@@ -137,7 +140,7 @@ const READ_BATCH: usize = 64;
 /// too), so this buffer never truncates one.
 const MAX_DATAGRAM: usize = 2000;
 
-fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: Box<dyn Fn(MeetingId, &Meeting) + Send>) {
+fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: OnState) {
     // Reads never block: the wait is a poll with the core's deadline.
     let _ = socket.set_nonblocking(true);
     let Ok(out) = socket.try_clone() else { return };

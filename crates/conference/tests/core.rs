@@ -105,7 +105,7 @@ impl World {
             let now = self.now;
             let mut to_core: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
             for v in &mut self.venues {
-                if v.rtc.is_alive() && step % 33 == 0 {
+                if v.rtc.is_alive() && step.is_multiple_of(33) {
                     // A VP8 frame's first bit tells a keyframe (0) from the others.
                     let key = std::mem::take(&mut v.keyframe_due);
                     if v.simulcast {
@@ -117,7 +117,7 @@ impl World {
                         send(&mut v.rtc, v.video, now, frame(v.id.0 as u8, key, 60), step, Frequency::NINETY_KHZ);
                     }
                 }
-                if v.rtc.is_alive() && step % 20 == 0 {
+                if v.rtc.is_alive() && step.is_multiple_of(20) {
                     send(&mut v.rtc, v.audio, now, vec![v.id.0 as u8; 60], step, Frequency::FORTY_EIGHT_KHZ);
                 }
                 let _ = v.rtc.handle_input(str0m::Input::Timeout(now));
