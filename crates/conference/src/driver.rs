@@ -5,8 +5,9 @@
 //! the [`Media`] handle is dropped.
 //!
 //! Under load it works in rounds: read what has arrived (up to [`READ_BATCH`]), let
-//! the core forward it all, then hand the round to a second thread that sends it,
-//! sorted by venue, so that the packets for one venue leave in one segmented send.
+//! the core forward it all, then hand the round to a second thread that sends it (with
+//! the rounds that waited for it, up to [`JOIN_ROUNDS`]), sorted by venue, so that the
+//! packets for one venue leave in one segmented send.
 //! Due timers are served before more reading.
 
 use std::io::{ErrorKind, IoSlice};
@@ -133,9 +134,13 @@ impl Drop for Media {
 
 /// The longest the thread sleeps on the socket before it looks at requests again.
 const TICK: Duration = Duration::from_millis(5);
-/// Datagrams read at most before the core's output is sent: a busy server forwards in
-/// batches (and so sends several packets to one venue in one call), an idle one at once.
-const READ_BATCH: usize = 64;
+/// Datagrams read at most before the core's output goes to the sending thread. Small:
+/// one packet of the main venue is hundreds of packets out, and a round is sent only
+/// when it is whole, so a large round would hold the first venues' packets back while
+/// the last are made. The sending thread joins rounds that wait for it instead.
+const READ_BATCH: usize = 8;
+/// Rounds the sending thread joins into one when it is behind.
+const JOIN_ROUNDS: usize = 16;
 /// A datagram of ours is never larger (str0m keeps to a 1150-byte MTU; STUN and DTLS
 /// too), so this buffer never truncates one.
 const MAX_DATAGRAM: usize = 2000;
@@ -151,7 +156,15 @@ fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: On
     std::thread::scope(|scope| {
         let sending = std::thread::Builder::new().name("media-send".into()).spawn_scoped(scope, move || {
             let mut sender = Sender::new(&out);
-            while let Ok(round) = sent.recv() {
+            while let Ok(mut round) = sent.recv() {
+                // Behind: what waited goes out together, sorted by venue, so that each
+                // venue's packets leave in one call.
+                for _ in 1..JOIN_ROUNDS {
+                    match sent.try_recv() {
+                        Ok(more) => round.extend(more),
+                        Err(_) => break,
+                    }
+                }
                 sender.send(&out, round);
             }
         });
