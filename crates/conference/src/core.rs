@@ -215,11 +215,15 @@ struct Out {
     next_pid: Option<u16>,
     /// Payload types: the source's to this receiver's.
     pts: Vec<(Pt, Pt)>,
+    /// Since when its estimate has carried a higher layer than the one it gets.
+    up_since: Option<Instant>,
+    /// Whether its layer has been chosen knowing every layer's rate.
+    settled: bool,
 }
 
 impl Out {
     fn new() -> Out {
-        Out { source: None, layer: None, want: None, lowest: false, seq_offset: 0, floor: 0, next_seq: 1, ts_offset: 0, last_ts: None, pid_offset: 0, next_pid: None, pts: Vec::new() }
+        Out { source: None, layer: None, want: None, lowest: false, seq_offset: 0, floor: 0, next_seq: 1, ts_offset: 0, last_ts: None, pid_offset: 0, next_pid: None, pts: Vec::new(), up_since: None, settled: false }
     }
 }
 
@@ -279,6 +283,9 @@ pub struct Core {
     /// when estimates do not).
     next_review: Option<Instant>,
 }
+
+/// How long a receiver's estimate must carry a higher layer before it moves up.
+const UPGRADE_HOLD: Duration = Duration::from_secs(3);
 
 /// How often every receiver's layers are chosen again.
 const LAYER_REVIEW: Duration = Duration::from_millis(500);
@@ -618,6 +625,8 @@ impl Core {
         let Some(peer) = self.peers.get(&venue) else { return };
         let estimate = peer.estimate;
         let mut changes = Vec::new();
+        let mut ups = Vec::new();
+        let mut settled = Vec::new();
         let mut top = 0;
         for (mid, out) in &peer.outs {
             let Some((src, smid)) = out.source else { continue };
@@ -626,9 +635,28 @@ impl Core {
             let wanted = if out.lowest { ranking.live().first() } else { ranking.live().last() };
             top += wanted.map_or(0, |(_, rate)| *rate);
             let want = choose_layer(&ranking, estimate, out.layer, out.lowest);
-            if want.is_some() && want != out.want {
-                changes.push((*mid, want, src, smid));
+            if !out.settled && ranking.live().iter().all(|(_, rate)| *rate > 0) {
+                settled.push(*mid);
             }
+            if want.is_none() || want == out.want {
+                ups.push((*mid, None));
+                continue;
+            }
+            // Down at once; up only once the estimate has carried the higher layer for
+            // a while, so that a probe's short overshoot does not push a receiver onto
+            // a layer its link cannot carry.
+            let rate = |l: Option<Option<Rid>>| l.and_then(|l| ranking.live().iter().find(|(r, _)| *r == l)).map_or(0, |(_, rate)| *rate);
+            // (A receiver's first layer was chosen before any rate was measured: its
+            // first move up is free.)
+            if out.settled && rate(want) > rate(out.layer) && out.layer.is_some() {
+                let since = out.up_since.unwrap_or(now);
+                ups.push((*mid, Some(since)));
+                if now.saturating_duration_since(since) < UPGRADE_HOLD {
+                    continue;
+                }
+            }
+            ups.push((*mid, None));
+            changes.push((*mid, want, src, smid));
         }
         let Some(peer) = self.peers.get_mut(&venue) else { return };
         if top > 0 {
@@ -636,6 +664,16 @@ impl Core {
             // estimate, and a keyframe sent faster than that waits in its queue.
             let desired = Bitrate::from(top as f64 * 2.5 + AUDIO_SHARE as f64);
             peer.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
+        }
+        for (mid, since) in ups {
+            if let Some(o) = peer.outs.get_mut(&mid) {
+                o.up_since = since;
+            }
+        }
+        for mid in settled {
+            if let Some(o) = peer.outs.get_mut(&mid) {
+                o.settled = true;
+            }
         }
         for (mid, want, ..) in &changes {
             if let Some(o) = peer.outs.get_mut(mid) {
@@ -706,6 +744,8 @@ impl Core {
                 out.layer = None;
                 out.want = choose_layer(&ranking, estimate, None, out.lowest);
                 out.pts.clear();
+                out.settled = false;
+                out.up_since = None;
                 if let Some(want) = out.want.filter(|_| video) {
                     asks.push((source, mid, want));
                 }
