@@ -190,6 +190,19 @@ fn choose_layer(ranking: &Ranking, estimate: Option<Bitrate>, current: Option<Op
     Some(best)
 }
 
+/// Whether a receiver moves to the layer its estimate now allows, and since when it has
+/// been waiting to move up. Down (or to the first layer) at once; up only once the
+/// estimate has carried the higher layer for [`UPGRADE_HOLD`], so that a probe's short
+/// overshoot does not push a receiver onto a layer its link cannot carry. A receiver
+/// whose layer was chosen before any rate was measured (not `settled`) moves up at once.
+fn hold_upgrade(up: bool, settled: bool, up_since: Option<Instant>, now: Instant) -> (bool, Option<Instant>) {
+    if !(up && settled) {
+        return (true, None);
+    }
+    let since = up_since.unwrap_or(now);
+    if now.saturating_duration_since(since) < UPGRADE_HOLD { (false, Some(since)) } else { (true, None) }
+}
+
 /// A receiver's outgoing line: what it forwards now and how it rewrites packets so
 /// that the receiver sees one continuous stream across switches.
 #[derive(Debug)]
@@ -642,20 +655,13 @@ impl Core {
                 ups.push((*mid, None));
                 continue;
             }
-            // Down at once; up only once the estimate has carried the higher layer for
-            // a while, so that a probe's short overshoot does not push a receiver onto
-            // a layer its link cannot carry.
             let rate = |l: Option<Option<Rid>>| l.and_then(|l| ranking.live().iter().find(|(r, _)| *r == l)).map_or(0, |(_, rate)| *rate);
-            // (A receiver's first layer was chosen before any rate was measured: its
-            // first move up is free.)
-            if out.settled && rate(want) > rate(out.layer) && out.layer.is_some() {
-                let since = out.up_since.unwrap_or(now);
-                ups.push((*mid, Some(since)));
-                if now.saturating_duration_since(since) < UPGRADE_HOLD {
-                    continue;
-                }
+            let up = out.layer.is_some() && rate(want) > rate(out.layer);
+            let (go, since) = hold_upgrade(up, out.settled, out.up_since, now);
+            ups.push((*mid, since));
+            if !go {
+                continue;
             }
-            ups.push((*mid, None));
             changes.push((*mid, want, src, smid));
         }
         let Some(peer) = self.peers.get_mut(&venue) else { return };
@@ -1037,6 +1043,17 @@ mod tests {
         assert_eq!(pick(1_900_000, Some("h"), false).as_deref(), Some("f"));
         let single = ranking(&[("x", 2_000_000)]);
         assert!(choose_layer(&single, Some(Bitrate::bps(100_000)), None, false).is_some(), "a single stream is always forwarded");
+    }
+
+    #[test]
+    fn a_receiver_moves_down_at_once_and_up_only_after_the_estimate_held() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs(1);
+        assert_eq!(hold_upgrade(true, true, None, t0), (false, Some(t0)), "the first sign of room starts the wait");
+        assert_eq!(hold_upgrade(true, true, Some(t0), t0 + 2 * s), (false, Some(t0)));
+        assert_eq!(hold_upgrade(true, true, Some(t0), t0 + UPGRADE_HOLD), (true, None), "held long enough");
+        assert_eq!(hold_upgrade(false, true, Some(t0), t0 + s), (true, None), "down at once, and the wait is over");
+        assert_eq!(hold_upgrade(true, false, None, t0), (true, None), "a first choice made blind is corrected at once");
     }
 
     #[test]
