@@ -33,14 +33,13 @@
 //! abs-capture-time.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use loadgen::report::{ServerCost, Summary};
 use loadgen::janus::{Janus, JanusOptions};
-use loadgen::server::{Memory, ServerProcess, process_cpu, udp_drops};
+use loadgen::server::{Measured, Memory, ServerProcess, process_cpu, udp_drops};
 use loadgen::{Config, LinkModel, Media, NetRule, Run};
 
 /// Live meetings under load.
@@ -143,19 +142,6 @@ impl Args {
     }
 }
 
-/// The demo database and an office token, made by the binary itself.
-fn prepare(bin: &str, dir: &Path) -> Result<(String, String)> {
-    let db = dir.join("meetings.db");
-    let out = Command::new(bin).args(["demo", "--no-serve", "--file"]).arg(&db).output().context("running grassroots demo")?;
-    ensure!(out.status.success(), "grassroots demo failed: {}", String::from_utf8_lossy(&out.stderr));
-    let url = format!("sqlite://{}", db.display());
-    let out = Command::new(bin).args(["--db", &url, "user", "token", "office"]).output().context("issuing a token")?;
-    ensure!(out.status.success(), "grassroots user token failed: {}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8(out.stdout)?.trim().to_owned();
-    ensure!(!token.is_empty(), "no token printed");
-    Ok((url, token))
-}
-
 fn self_cpu() -> Duration {
     process_cpu(std::process::id()).unwrap_or_default()
 }
@@ -243,8 +229,7 @@ fn steps(rt: &tokio::runtime::Runtime, name: &str, target: &Target<'_>, steps: &
 fn grassroots(rt: &tokio::runtime::Runtime, steps_: &[usize], args: &Args, config: &Config, media: &Media) -> Result<Figures> {
     let bin = env!("CARGO_BIN_EXE_grassroots");
     let dir = tempfile::tempdir()?;
-    let (url, token) = prepare(bin, dir.path())?;
-    let server = ServerProcess::start(Path::new(bin), &["--db", &url, "serve", "--listen", "127.0.0.1:0", "--media", "127.0.0.1:0"])?;
+    let (server, token) = ServerProcess::demo(Path::new(bin), dir.path())?;
     println!("grassroots {} (pid {})", server.base, server.pid());
     let office = loadgen::grassroots::Office::new(&server.base, &token);
     let most = steps_.iter().copied().max().unwrap_or(2);

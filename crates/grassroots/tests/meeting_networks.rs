@@ -30,15 +30,7 @@ fn a_lossy_branch_plays_on_and_a_constrained_one_drops_a_layer() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let bin = env!("CARGO_BIN_EXE_grassroots");
-    let db = dir.path().join("meeting.db");
-    let out = Command::new(bin).args(["demo", "--no-serve", "--file"]).arg(&db).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let url = format!("sqlite://{}", db.display());
-    let out = Command::new(bin).args(["--db", &url, "user", "token", "office"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let server = ServerProcess::start(Path::new(bin), &["--db", &url, "serve", "--listen", "127.0.0.1:0", "--media", "127.0.0.1:0"]).unwrap();
+    let (server, token) = ServerProcess::demo(Path::new(env!("CARGO_BIN_EXE_grassroots")), dir.path()).unwrap();
 
     let lossy = LinkModel { loss: 0.05, ..LinkModel::default() };
     let narrow = LinkModel { limit_kbps: Some(400), ..LinkModel::default() };

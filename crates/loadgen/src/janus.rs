@@ -35,7 +35,7 @@ use str0m::change::{SdpAnswer, SdpOffer};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::{Error, Hold};
-use crate::server::{Memory, process_cpu, process_memory};
+use crate::server::Measured;
 use crate::venue::{Lines, Sending, Venue};
 
 /// Where Janus and its plugins are.
@@ -219,20 +219,11 @@ impl Janus {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
+}
 
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
+impl Measured for Janus {
+    fn pid(&self) -> u32 {
         self.child.id()
-    }
-
-    /// Its CPU time (user and system) so far.
-    pub fn cpu(&self) -> Result<Duration, Error> {
-        process_cpu(self.pid())
-    }
-
-    /// Its memory now.
-    pub fn memory(&self) -> Result<Memory, Error> {
-        process_memory(self.pid())
     }
 }
 

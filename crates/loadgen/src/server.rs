@@ -46,19 +46,48 @@ impl ServerProcess {
         Ok(server)
     }
 
-    /// Its process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
+    /// A fresh demo database in `dir` (made by `program demo`), an office token for it,
+    /// and `program serve` on it with its media on a free loopback port.
+    pub fn demo(program: &Path, dir: &Path) -> Result<(ServerProcess, String), Error> {
+        let run = |args: &[&str]| -> Result<String, Error> {
+            let out = Command::new(program).args(args).output().map_err(|e| Error::Io(format!("running {}: {e}", program.display())))?;
+            if !out.status.success() {
+                return Err(Error::Io(format!("{} {} failed: {}", program.display(), args.join(" "), String::from_utf8_lossy(&out.stderr))));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        };
+        let db = dir.join("meetings.db");
+        let db = db.to_str().ok_or_else(|| Error::Io(format!("{} is not UTF-8", db.display())))?;
+        run(&["demo", "--no-serve", "--file", db])?;
+        let url = format!("sqlite://{db}");
+        let token = run(&["--db", &url, "user", "token", "office"])?;
+        if token.is_empty() {
+            return Err(Error::Io("no office token printed".into()));
+        }
+        let server = ServerProcess::start(program, &["--db", &url, "serve", "--listen", "127.0.0.1:0", "--media", "127.0.0.1:0"])?;
+        Ok((server, token))
     }
+}
+
+/// A process whose CPU and memory a run reads: our server or Janus.
+pub trait Measured {
+    /// Its process id.
+    fn pid(&self) -> u32;
 
     /// Its CPU time (user and system) so far.
-    pub fn cpu(&self) -> Result<Duration, Error> {
+    fn cpu(&self) -> Result<Duration, Error> {
         process_cpu(self.pid())
     }
 
     /// Its memory now.
-    pub fn memory(&self) -> Result<Memory, Error> {
+    fn memory(&self) -> Result<Memory, Error> {
         process_memory(self.pid())
+    }
+}
+
+impl Measured for ServerProcess {
+    fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 
