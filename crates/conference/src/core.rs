@@ -728,11 +728,13 @@ impl Core {
             l.bytes = 0;
             l.since = now;
         }
+        // The layer's rate is kept above even when no one receives it (a branch's
+        // camera, say): it is what the first receiver's choice will go by.
+        let Some(fanout) = routes.get(&(source, mid)) else { return };
         let ranking = Ranking::of(layers, now);
         let descriptor = if video { Vp8Descriptor::parse(&p.payload).ok() } else { None };
         let keyframe = descriptor.as_ref().is_some_and(|d| d.starts_keyframe(&p.payload));
         let Some(params) = src.rtc.codec_config().find(|c| c.pt() == p.header.payload_type).copied() else { return };
-        let Some(fanout) = routes.get(&(source, mid)) else { return };
 
         // What the receiver needs of the sender's header extensions; its own line's
         // mid goes on each (a browser finds a stream its answer did not name by it).
