@@ -303,6 +303,10 @@ const UPGRADE_HOLD: Duration = Duration::from_secs(3);
 /// How often every receiver's layers are chosen again.
 const LAYER_REVIEW: Duration = Duration::from_millis(500);
 
+/// The due timeouts one drain of a peer serves before the rest wait for the driver's
+/// next round: enough for a frame's packets, and a bound should a peer keep asking.
+const DUE_IN_DRAIN: u32 = 64;
+
 impl Core {
     /// A core whose socket is bound at `local` (the address given to browsers).
     pub fn new(local: SocketAddr) -> Core {
@@ -570,7 +574,13 @@ impl Core {
     }
 
     /// Polls a peer until it has nothing more but a timeout, acting on its events.
+    ///
+    /// A timeout that is already due is served here and the peer polled again: str0m's
+    /// pacer asks for one after every packet it lets out, and going back to the driver
+    /// for each cost a timer round over all peers per packet, which under load left
+    /// the server further behind (see docs/BENCHMARKS.md).
     fn drain(&mut self, now: Instant, venue: VenueId) {
+        let mut served = 0;
         loop {
             let Some(peer) = self.peers.get_mut(&venue) else { return };
             let out = match peer.rtc.poll_output() {
@@ -581,6 +591,10 @@ impl Core {
                 }
             };
             match out {
+                str0m::Output::Timeout(t) if t <= now && served < DUE_IN_DRAIN => {
+                    served += 1;
+                    let _ = peer.rtc.handle_input(str0m::Input::Timeout(now));
+                }
                 str0m::Output::Timeout(t) => {
                     peer.deadline = t;
                     return;
