@@ -5,7 +5,11 @@
 //! (str0m's SRTP, RTP and RTCP work included); what the sockets cost comes on top and
 //! is measured end to end by the meetings benchmark of the `grassroots` crate.
 //!
-//!     cargo bench -p conference --bench forward -- [RECEIVERS] [SECONDS]
+//!     cargo bench -p conference --bench forward -- [RECEIVERS] [SECONDS] [THREADS]
+//!
+//! THREADS is how many threads poll the receivers (default: the machine's cores).
+//! Both the core's wall time and the process's CPU time are given: threads cut the
+//! first, never the second.
 //!
 //! Receivers take part in the handshake and then stop reading (their feedback is not
 //! what is measured), so the core sends as it would to venues that are all well.
@@ -31,9 +35,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
     let receivers: i64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(300);
     let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(5);
+    let threads: Option<usize> = args.get(2).and_then(|a| a.parse().ok());
     let core_addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
     let mut now = Instant::now();
     let mut core = Core::new(core_addr);
+    if let Some(t) = threads {
+        core.set_polling(t, conference::core::PEERS_PER_THREAD);
+    }
     let ids: Vec<VenueId> = (2..2 + receivers).map(VenueId).collect();
     core.open_meeting(MEETING, VenueId(1), &ids);
     let mut venues = Vec::new();
@@ -59,9 +67,13 @@ fn main() {
     let warmup = 3_000;
     let total = warmup + seconds * 1000;
     let mut frame = 0u64;
+    let mut cpu_at_start = Duration::ZERO;
     for step in 0..total {
         now += Duration::from_millis(1);
         let measuring = step >= warmup;
+        if step == warmup {
+            cpu_at_start = process_cpu();
+        }
         let mut to_core: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
         for (i, v) in venues.iter_mut().enumerate() {
             if i == 0 && step >= 1_000 {
@@ -114,9 +126,22 @@ fn main() {
             let _ = v.rtc.handle_input(str0m::Input::Receive(now, receive));
         }
     }
-    println!("receivers {receivers}, {seconds} s simulated");
+    let cpu = process_cpu().saturating_sub(cpu_at_start);
+    println!("receivers {receivers}, {seconds} s simulated, threads {}", threads.map_or("default".to_owned(), |t| t.to_string()));
     println!("datagrams into the core {received_by_core}, media datagrams out {forwarded}");
+    println!("process CPU {:.3} s = {:.2} µs per forwarded packet (the main venue's own work included)", cpu.as_secs_f64(), cpu.as_secs_f64() * 1e6 / forwarded.max(1) as f64);
     println!("time in the core {:.3} s = {:.2} µs per forwarded packet", in_core.as_secs_f64(), in_core.as_secs_f64() * 1e6 / forwarded.max(1) as f64);
+}
+
+/// This process's CPU time (user and system, all threads), from /proc in clock ticks
+/// of 10 ms; zero where there is no /proc.
+fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return Duration::ZERO };
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum();
+    Duration::from_millis(ticks * 10)
 }
 
 fn drain(core: &mut Core, now: Instant, out: &mut Vec<(SocketAddr, Vec<u8>)>) {

@@ -295,6 +295,29 @@ pub struct Core {
     /// When every receiver's layers are next looked at again (layer rates change even
     /// when estimates do not).
     next_review: Option<Instant>,
+    /// Threads that poll marked peers at once (the core's own among them).
+    threads: usize,
+    /// Marked peers each of them must have.
+    peers_per_thread: usize,
+    /// What polling gave, reused from one poll to the next.
+    polled: Polled,
+}
+
+/// What polling peers gave: kept apart from the core while the peers are polled,
+/// possibly on several threads, and acted on afterwards on the core's.
+#[derive(Default)]
+struct Polled {
+    transmits: Vec<Output>,
+    events: Vec<(VenueId, Event)>,
+    failed: Vec<VenueId>,
+}
+
+impl Polled {
+    fn append(&mut self, other: &mut Polled) {
+        self.transmits.append(&mut other.transmits);
+        self.events.append(&mut other.events);
+        self.failed.append(&mut other.failed);
+    }
 }
 
 /// How long a receiver's estimate must carry a higher layer before it moves up.
@@ -306,6 +329,13 @@ const LAYER_REVIEW: Duration = Duration::from_millis(500);
 /// The due timeouts one drain of a peer serves before the rest wait for the driver's
 /// next round: enough for a frame's packets, and a bound should a peer keep asking.
 const DUE_IN_DRAIN: u32 = 64;
+
+/// Marked peers each polling thread must have, or polling stays on fewer threads:
+/// starting a thread costs about what polling a dozen peers does.
+pub const PEERS_PER_THREAD: usize = 48;
+
+/// Threads polling peers at most.
+const MAX_THREADS: usize = 8;
 
 impl Core {
     /// A core whose socket is bound at `local` (the address given to browsers).
@@ -328,7 +358,18 @@ impl Core {
             held_keyframe_requests: Vec::new(),
             asks: Vec::new(),
             next_review: None,
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
+            peers_per_thread: PEERS_PER_THREAD,
+            polled: Polled::default(),
         }
+    }
+
+    /// Sets how many threads poll peers at once (1 to 8; by default, the machine's
+    /// cores) and how many marked peers each must have (by default
+    /// [`PEERS_PER_THREAD`]).
+    pub fn set_polling(&mut self, threads: usize, peers_per_thread: usize) {
+        self.threads = threads.clamp(1, MAX_THREADS);
+        self.peers_per_thread = peers_per_thread.max(1);
     }
 
     /// Opens a meeting with its venues.
@@ -479,14 +520,81 @@ impl Core {
         }
     }
 
-    /// Polls every marked peer (and those its events mark in turn).
+    /// Polls every marked peer (and those its events mark in turn). Many at once (a
+    /// packet of the main venue forwarded to every branch) are polled on several
+    /// threads: each peer is its own `Rtc`, and their sending (pacing, SRTP,
+    /// retransmission cache) is most of the core's work.
     fn flush(&mut self, now: Instant) {
-        while let Some(v) = self.dirty.pop() {
-            if let Some(p) = self.peers.get_mut(&v) {
-                p.dirty = false;
+        loop {
+            let threads = self.threads.min(self.dirty.len() / self.peers_per_thread);
+            if threads >= 2 {
+                self.drain_many(now, threads);
+            } else if let Some(v) = self.dirty.pop() {
+                if let Some(p) = self.peers.get_mut(&v) {
+                    p.dirty = false;
+                }
+                self.drain(now, v);
+            } else {
+                return;
             }
-            self.drain(now, v);
         }
+    }
+
+    /// Polls all marked peers on `threads` threads, then acts on what they gave.
+    fn drain_many(&mut self, now: Instant, threads: usize) {
+        self.dirty.clear();
+        let mut work: Vec<(VenueId, &mut Peer)> = self
+            .peers
+            .iter_mut()
+            .filter(|(_, p)| p.dirty)
+            .map(|(v, p)| {
+                p.dirty = false;
+                (*v, p)
+            })
+            .collect();
+        let mut polled = std::mem::take(&mut self.polled);
+        let per_thread = work.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut chunks = work.chunks_mut(per_thread);
+            let own = chunks.next();
+            let others: Vec<_> = chunks
+                .map(|chunk| {
+                    scope.spawn(move || {
+                        let mut polled = Polled::default();
+                        for (v, p) in chunk {
+                            poll_peer(now, *v, p, &mut polled);
+                        }
+                        polled
+                    })
+                })
+                .collect();
+            for (v, p) in own.into_iter().flatten() {
+                poll_peer(now, *v, p, &mut polled);
+            }
+            for other in others {
+                // A panic in str0m on another thread is one on this thread.
+                let mut theirs = other.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+                polled.append(&mut theirs);
+            }
+        });
+        self.absorb(now, &mut polled);
+        self.polled = polled;
+    }
+
+    /// Acts on what polling gave: datagrams out, events, peers that failed.
+    fn absorb(&mut self, now: Instant, polled: &mut Polled) {
+        self.outputs.extend(polled.transmits.drain(..));
+        let mut events = std::mem::take(&mut polled.events);
+        for (v, e) in events.drain(..) {
+            self.event(now, v, e);
+        }
+        polled.events = events;
+        let failed = std::mem::take(&mut polled.failed);
+        for v in &failed {
+            self.leave(now, *v);
+        }
+        polled.failed = failed;
+        polled.failed.clear();
     }
 
     /// Takes an input.
@@ -574,35 +682,12 @@ impl Core {
     }
 
     /// Polls a peer until it has nothing more but a timeout, acting on its events.
-    ///
-    /// A timeout that is already due is served here and the peer polled again: str0m's
-    /// pacer asks for one after every packet it lets out, and going back to the driver
-    /// for each cost a timer round over all peers per packet, which under load left
-    /// the server further behind (see docs/BENCHMARKS.md).
     fn drain(&mut self, now: Instant, venue: VenueId) {
-        let mut served = 0;
-        loop {
-            let Some(peer) = self.peers.get_mut(&venue) else { return };
-            let out = match peer.rtc.poll_output() {
-                Ok(o) => o,
-                Err(_) => {
-                    self.leave(now, venue);
-                    return;
-                }
-            };
-            match out {
-                str0m::Output::Timeout(t) if t <= now && served < DUE_IN_DRAIN => {
-                    served += 1;
-                    let _ = peer.rtc.handle_input(str0m::Input::Timeout(now));
-                }
-                str0m::Output::Timeout(t) => {
-                    peer.deadline = t;
-                    return;
-                }
-                str0m::Output::Transmit(t) => self.outputs.push_back(Output::Transmit { destination: t.destination, bytes: t.contents.into() }),
-                str0m::Output::Event(e) => self.event(now, venue, e),
-            }
-        }
+        let Some(peer) = self.peers.get_mut(&venue) else { return };
+        let mut polled = std::mem::take(&mut self.polled);
+        poll_peer(now, venue, peer, &mut polled);
+        self.absorb(now, &mut polled);
+        self.polled = polled;
     }
 
     fn event(&mut self, now: Instant, venue: VenueId, e: Event) {
@@ -931,6 +1016,34 @@ impl Core {
     /// How many venues have a live peer.
     pub fn peer_count(&self) -> usize {
         self.peers.len()
+    }
+}
+
+/// Polls a peer until it has nothing more but a timeout, keeping what it gives.
+///
+/// A timeout that is already due is served here and the peer polled again: str0m's
+/// pacer asks for one after every packet it lets out, and going back to the driver for
+/// each cost a timer round over all peers per packet, which under load left the server
+/// further behind (see docs/BENCHMARKS.md).
+fn poll_peer(now: Instant, venue: VenueId, peer: &mut Peer, into: &mut Polled) {
+    let mut served = 0;
+    loop {
+        match peer.rtc.poll_output() {
+            Err(_) => {
+                into.failed.push(venue);
+                return;
+            }
+            Ok(str0m::Output::Timeout(t)) if t <= now && served < DUE_IN_DRAIN => {
+                served += 1;
+                let _ = peer.rtc.handle_input(str0m::Input::Timeout(now));
+            }
+            Ok(str0m::Output::Timeout(t)) => {
+                peer.deadline = t;
+                return;
+            }
+            Ok(str0m::Output::Transmit(t)) => into.transmits.push(Output::Transmit { destination: t.destination, bytes: t.contents.into() }),
+            Ok(str0m::Output::Event(e)) => into.events.push((venue, e)),
+        }
     }
 }
 

@@ -46,9 +46,18 @@ struct World {
 
 impl World {
     fn new(branches: i64) -> World {
+        World::polled(branches, None)
+    }
+
+    /// A world whose core polls its peers on `threads` threads as soon as each has
+    /// `per_thread` marked peers.
+    fn polled(branches: i64, polling: Option<(usize, usize)>) -> World {
         let now = Instant::now();
         let core_addr: SocketAddr = "127.0.0.1:5000".parse().unwrap();
         let mut core = Core::new(core_addr);
+        if let Some((threads, per_thread)) = polling {
+            core.set_polling(threads, per_thread);
+        }
         let ids: Vec<VenueId> = (2..2 + branches).map(VenueId).collect();
         core.open_meeting(MEETING, MAIN, &ids);
         let mut w = World { now, core, venues: Vec::new(), core_addr, presence: Vec::new() };
@@ -348,6 +357,34 @@ fn a_receiver_sees_one_unbroken_stream_across_switches() {
     assert!(frames > 50, "{frames} frames");
     // The first frame has nothing before it; every switch must continue the numbering.
     assert!(v.gaps <= 1, "{} of {frames} frames came after a gap in the sequence numbers", v.gaps);
+}
+
+#[test]
+fn peers_polled_on_several_threads_get_the_same_media() {
+    // Every poll of two marked peers or more is spread over three threads: joining,
+    // connecting, forwarding and keyframe requests all go through it.
+    let mut w = World::polled(12, Some((3, 1)));
+    assert!(w.presence.iter().filter(|(_, p)| *p == Presence::Present).count() >= 13, "{:?}", w.presence);
+    w.forget();
+    w.run(Duration::from_millis(500));
+    for b in 2..=13 {
+        assert_eq!(w.pictures(VenueId(b)), [1], "branch {b} sees the main venue");
+        assert_eq!(w.sounds(VenueId(b)), [1], "branch {b} hears the main venue");
+    }
+    for _ in 0..2 {
+        w.core.command(w.now, MEETING, Command::RollCall(VenueId(2))).unwrap();
+        w.run(Duration::from_millis(400));
+        w.core.command(w.now, MEETING, Command::Release).unwrap();
+        w.run(Duration::from_millis(400));
+    }
+    for b in 3..=13 {
+        let v = w.venue(VenueId(b));
+        let (video, gaps) = (v.video, v.gaps);
+        let seen: Vec<u8> = v.received.iter().filter(|(m, _)| *m == video).map(|(_, t)| *t).collect();
+        assert!(seen.len() > 30, "branch {b}: {} frames", seen.len());
+        assert!(seen.contains(&2), "branch {b} saw the called venue");
+        assert!(gaps <= 1, "branch {b}: {gaps} frames after a gap");
+    }
 }
 
 #[test]
