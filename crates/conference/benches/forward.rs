@@ -7,7 +7,7 @@
 //!
 //!     cargo bench -p conference --bench forward -- [RECEIVERS] [SECONDS] [THREADS]
 //!
-//! THREADS is how many threads poll the receivers (default: the machine's cores).
+//! THREADS is how many threads poll the receivers (default: the machine's cores but one).
 //! Both the core's wall time and the process's CPU time are given: threads cut the
 //! first, never the second.
 //!

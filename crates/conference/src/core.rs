@@ -359,14 +359,14 @@ impl Core {
             held_keyframe_requests: Vec::new(),
             asks: Vec::new(),
             next_review: None,
-            threads: std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_THREADS),
+            threads: default_threads(),
             peers_per_thread: PEERS_PER_THREAD,
             polled: Polled::default(),
         }
     }
 
     /// Sets how many threads poll peers at once (1 to 8; by default, the machine's
-    /// cores) and how many marked peers each must have (by default
+    /// cores but one) and how many marked peers each must have (by default
     /// [`PEERS_PER_THREAD`]).
     pub fn set_polling(&mut self, threads: usize, peers_per_thread: usize) {
         self.threads = threads.clamp(1, MAX_THREADS);
@@ -1018,6 +1018,14 @@ impl Core {
     pub fn peer_count(&self) -> usize {
         self.peers.len()
     }
+}
+
+/// Threads polling peers by default: the machine's cores but one, which the driver's
+/// sending thread keeps busy. On two cores that is one: a second polling thread there
+/// waits for a core behind the sender and the load, the core's thread waits for it,
+/// and the socket overflows meanwhile (docs/BENCHMARKS.md).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1)).clamp(1, MAX_THREADS)
 }
 
 /// Polls a peer until it has nothing more but a timeout, keeping what it gives.
