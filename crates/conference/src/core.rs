@@ -286,7 +286,8 @@ pub struct Core {
     outputs: VecDeque<Output>,
     serial: u64,
     /// Peers that may have output: polled before anything else is looked at, so that
-    /// a datagram costs work for the peers it touched, not for every peer.
+    /// a datagram costs work for the peers it touched, not for every peer. A peer's
+    /// own `dirty` flag is what counts: an entry whose peer was polled since is skipped.
     dirty: Vec<VenueId>,
     /// Keyframe requests held back by [`KEYFRAME_INTERVAL`], sent when it has passed.
     held_keyframe_requests: Vec<(VenueId, Mid, Option<Rid>)>,
@@ -512,13 +513,10 @@ impl Core {
     /// Polls a marked peer before it takes another input: str0m holds only one
     /// received packet for its next poll.
     fn settle(&mut self, now: Instant, venue: VenueId) {
-        if self.peers.get(&venue).is_some_and(|p| p.dirty) {
-            if let Some(p) = self.peers.get_mut(&venue) {
-                p.dirty = false;
-            }
-            self.dirty.retain(|v| *v != venue);
-            self.drain(now, venue);
-        }
+        let Some(p) = self.peers.get_mut(&venue).filter(|p| p.dirty) else { return };
+        // Its entry in the list stays; `flush` skips a peer whose flag is off.
+        p.dirty = false;
+        self.drain(now, venue);
     }
 
     /// Polls every marked peer (and those its events mark in turn). Many at once (a
@@ -531,10 +529,10 @@ impl Core {
             if threads >= 2 {
                 self.drain_many(now, threads);
             } else if let Some(v) = self.dirty.pop() {
-                if let Some(p) = self.peers.get_mut(&v) {
+                if let Some(p) = self.peers.get_mut(&v).filter(|p| p.dirty) {
                     p.dirty = false;
+                    self.drain(now, v);
                 }
-                self.drain(now, v);
             } else {
                 return;
             }
@@ -585,17 +583,12 @@ impl Core {
     /// Acts on what polling gave: datagrams out, events, peers that failed.
     fn absorb(&mut self, now: Instant, polled: &mut Polled) {
         self.outputs.extend(polled.transmits.drain(..));
-        let mut events = std::mem::take(&mut polled.events);
-        for (v, e) in events.drain(..) {
+        for (v, e) in polled.events.drain(..) {
             self.event(now, v, e);
         }
-        polled.events = events;
-        let failed = std::mem::take(&mut polled.failed);
-        for v in &failed {
-            self.leave(now, *v);
+        for v in polled.failed.drain(..) {
+            self.leave(now, v);
         }
-        polled.failed = failed;
-        polled.failed.clear();
     }
 
     /// Takes an input.

@@ -148,6 +148,10 @@ const MAX_DATAGRAM: usize = 2000;
 fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: OnState) {
     // Reads never block: the wait is a poll with the core's deadline.
     let _ = socket.set_nonblocking(true);
+    // Bursts (a keyframe to hundreds of venues, a round of reads held up by one) must
+    // not overflow the buffers.
+    let _ = setsockopt(&socket, sockopt::SndBuf, &(4 << 20));
+    let _ = setsockopt(&socket, sockopt::RcvBuf, &(4 << 20));
     let Ok(out) = socket.try_clone() else { return };
     // The system calls that send (a third of the work, most of it the kernel's) run on
     // a thread of their own, fed one round at a time, so the core's thread does the
@@ -155,7 +159,7 @@ fn run(socket: UdpSocket, local: SocketAddr, rx: Receiver<Request>, on_state: On
     let (rounds, sent) = sync_channel::<Vec<(SocketAddr, Vec<u8>)>>(SEND_ROUNDS);
     std::thread::scope(|scope| {
         let sending = std::thread::Builder::new().name("media-send".into()).spawn_scoped(scope, move || {
-            let mut sender = Sender::new(&out);
+            let mut sender = Sender { gso: true };
             while let Ok(mut round) = sent.recv() {
                 // Behind: what waited goes out together, sorted by venue, so that each
                 // venue's packets leave in one call.
@@ -233,20 +237,12 @@ fn forward_rounds(socket: &UdpSocket, local: SocketAddr, rx: &Receiver<Request>,
 struct Sender {
     /// Whether the kernel took segmentation offload; off after its first refusal.
     gso: bool,
-    joined: Vec<u8>,
 }
 
 /// Datagrams in one segmented send at most (the kernel's limit is 64).
 const GSO_SEGMENTS: usize = 32;
 
 impl Sender {
-    fn new(socket: &UdpSocket) -> Sender {
-        // Bursts (a keyframe to hundreds of venues) must not overflow the buffers.
-        let _ = setsockopt(socket, sockopt::SndBuf, &(4 << 20));
-        let _ = setsockopt(socket, sockopt::RcvBuf, &(4 << 20));
-        Sender { gso: true, joined: Vec::new() }
-    }
-
     fn send(&mut self, socket: &UdpSocket, mut queue: Vec<(SocketAddr, Vec<u8>)>) {
         if queue.len() > 1 {
             // Stable: each venue's datagrams keep their order.
@@ -277,15 +273,16 @@ impl Sender {
     }
 
     fn send_segmented(&mut self, socket: &UdpSocket, dest: SocketAddr, size: usize, run: &[(SocketAddr, Vec<u8>)]) -> bool {
-        self.joined.clear();
-        for (_, b) in run {
-            self.joined.extend_from_slice(b);
-        }
         let Ok(segment) = u16::try_from(size) else { return false };
-        let iov = [IoSlice::new(&self.joined)];
+        // The kernel joins the pieces and cuts the segments; nothing is copied here.
+        let mut iov = [IoSlice::new(&[]); GSO_SEGMENTS];
+        for (slot, (_, b)) in iov.iter_mut().zip(run) {
+            *slot = IoSlice::new(b);
+        }
+        let iov = &iov[..run.len().min(GSO_SEGMENTS)];
         let cmsg = [ControlMessage::UdpGsoSegments(&segment)];
         let addr = SockaddrStorage::from(dest);
-        match sendmsg(socket.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr)) {
+        match sendmsg(socket.as_raw_fd(), iov, &cmsg, MsgFlags::empty(), Some(&addr)) {
             Ok(_) => true,
             Err(Errno::EAGAIN | Errno::ENOBUFS | Errno::ECONNREFUSED) => true,
             Err(_) => {
