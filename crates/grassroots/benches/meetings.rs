@@ -39,7 +39,7 @@ use anyhow::{Context, Result, bail, ensure};
 use clap::Parser;
 use loadgen::report::{ServerCost, Summary};
 use loadgen::janus::{Janus, JanusOptions};
-use loadgen::server::{Measured, Memory, ServerProcess, process_cpu, udp_drops};
+use loadgen::server::{Measured, ServerProcess, process_cpu, udp_drops};
 use loadgen::{Config, LinkModel, Media, NetRule, Run};
 
 /// Live meetings under load.
@@ -153,18 +153,12 @@ enum Target<'a> {
 }
 
 impl Target<'_> {
-    fn cpu(&self) -> Result<Duration> {
-        Ok(match self {
-            Target::Grassroots { server, .. } => server.cpu()?,
-            Target::Janus(j) => j.cpu()?,
-        })
-    }
-
-    fn memory(&self) -> Result<Memory> {
-        Ok(match self {
-            Target::Grassroots { server, .. } => server.memory()?,
-            Target::Janus(j) => j.memory()?,
-        })
+    /// The server's process, whose CPU and memory are read.
+    fn process(&self) -> &dyn Measured {
+        match self {
+            Target::Grassroots { server, .. } => *server,
+            Target::Janus(j) => *j,
+        }
     }
 
     /// A meeting of `n` venues; `k` numbers the runs (Janus's room).
@@ -177,16 +171,16 @@ impl Target<'_> {
 }
 
 async fn step(target: &Target<'_>, n: usize, k: usize, args: &Args, config: &Config, media: &Media) -> Result<(Summary, Vec<loadgen::VenueStats>)> {
-    let before = target.memory()?;
+    let before = target.process().memory()?;
     let run = target.start(n, k, config, media).await?;
     let media_up = run.wait_connected(Duration::from_secs(30)).await;
     println!("  {} of {} venues joined, {media_up} with media up{}", run.joined, run.venues, if run.errors.is_empty() { String::new() } else { format!("; first errors: {:?}", &run.errors[..run.errors.len().min(3)]) });
     run.warm_up(Duration::from_secs(args.warmup)).await;
-    let (cpu0, gen0, drops0) = (target.cpu()?, self_cpu(), udp_drops(&run.ports));
+    let (cpu0, gen0, drops0) = (target.process().cpu()?, self_cpu(), udp_drops(&run.ports));
     let window = Duration::from_secs(args.seconds);
     let stats = run.measure(window).await;
-    let (cpu1, gen1, drops1) = (target.cpu()?, self_cpu(), udp_drops(&run.ports));
-    let after = target.memory()?;
+    let (cpu1, gen1, drops1) = (target.process().cpu()?, self_cpu(), udp_drops(&run.ports));
+    let after = target.process().memory()?;
     let cost = ServerCost { cpu: cpu1 - cpu0, rss_before: before.rss, rss_after: after.rss, peak: after.peak, generator_cpu: gen1 - gen0, udp_drops: (drops1.0.saturating_sub(drops0.0), drops1.1.saturating_sub(drops0.1)) };
     let summary = Summary::new(run.venues, run.joined, &stats, window, cost);
     run.stop().await;
@@ -215,7 +209,7 @@ fn steps(rt: &tokio::runtime::Runtime, name: &str, target: &Target<'_>, steps: &
             }
         }
         println!("{}", loadgen::report::table(std::slice::from_ref(&summary)));
-        let broke = summary.loss_pct > 1.0 || summary.connected < summary.venues;
+        let broke = summary.broke();
         runs.push(summary);
         venues.push(stats);
         if !args.ramp.is_empty() && broke {

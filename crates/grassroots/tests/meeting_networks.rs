@@ -29,9 +29,6 @@ fn a_lossy_branch_plays_on_and_a_constrained_one_drops_a_layer() {
         println!("skipped: ffmpeg is not installed (apt-get install ffmpeg); the clips are made with it");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
-    let (server, token) = ServerProcess::demo(Path::new(env!("CARGO_BIN_EXE_grassroots")), dir.path()).unwrap();
-
     let lossy = LinkModel { loss: 0.05, ..LinkModel::default() };
     let narrow = LinkModel { limit_kbps: Some(400), ..LinkModel::default() };
     let config = Config {
@@ -44,6 +41,8 @@ fn a_lossy_branch_plays_on_and_a_constrained_one_drops_a_layer() {
         ..Config::default()
     };
     let media = loadgen::Media::load(&config).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, token) = ServerProcess::demo(Path::new(env!("CARGO_BIN_EXE_grassroots")), dir.path()).unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     let office = loadgen::grassroots::Office::new(&server.base, &token);
     let stats = rt.block_on(async {

@@ -47,6 +47,10 @@ fn ffmpeg(args: &[&str], out: &Path) -> Result<(), Error> {
     std::fs::rename(&tmp, out).map_err(|e| Error::Io(format!("{}: {e}", out.display())))
 }
 
+/// In every clip's file name: a clip already in the cache is used as it is, so a
+/// change to how clips are made (ffmpeg's arguments below) must come with a new one.
+const CLIPS_VERSION: u32 = 2;
+
 fn read(path: &Path) -> Result<Vec<u8>, Error> {
     std::fs::read(path).map_err(|e| Error::Io(format!("{}: {e}", path.display())))
 }
@@ -54,7 +58,7 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
 /// The VP8 clip of `spec`, made in `dir` if it is not there yet.
 pub fn video(dir: &Path, spec: VideoSpec) -> Result<Clip, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
-    let path: PathBuf = dir.join(format!("vp8-{}x{}-{}k.ivf", spec.width, spec.height, spec.kbps));
+    let path: PathBuf = dir.join(format!("vp8-{}x{}-{}k-v{CLIPS_VERSION}.ivf", spec.width, spec.height, spec.kbps));
     let source = format!("testsrc2=size={}x{}:rate={FPS}", spec.width, spec.height);
     let (rate, gop) = (format!("{}k", spec.kbps), (SECONDS * FPS).to_string());
     let secs = SECONDS.to_string();
@@ -70,7 +74,7 @@ pub fn video(dir: &Path, spec: VideoSpec) -> Result<Clip, Error> {
 /// The Opus clip at `kbps`, made in `dir` if it is not there yet.
 pub fn audio(dir: &Path, kbps: u32) -> Result<Audio, Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("{}: {e}", dir.display())))?;
-    let path = dir.join(format!("opus-{kbps}k.ogg"));
+    let path = dir.join(format!("opus-{kbps}k-v{CLIPS_VERSION}.ogg"));
     let (rate, secs) = (format!("{kbps}k"), SECONDS.to_string());
     #[rustfmt::skip]
     let args = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", &secs, "-c:a", "libopus", "-b:a", &rate,

@@ -103,12 +103,9 @@ fn io(what: &str) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::Io(format!("{what}: {e}"))
 }
 
+/// Links a plugin that [`JanusOptions::missing`] has found.
 fn link(from: &Path, name: &str, to: &Path) -> Result<(), Error> {
-    let src = from.join(name);
-    if !src.exists() {
-        return Err(Error::Io(format!("{} not found (install Janus: apt-get install janus)", src.display())));
-    }
-    std::os::unix::fs::symlink(&src, to.join(name)).map_err(io("linking a Janus plugin"))
+    std::os::unix::fs::symlink(from.join(name), to.join(name)).map_err(io("linking a Janus plugin"))
 }
 
 /// Compiles the loopback shim into `dir`; a missing compiler says how to get one.
@@ -284,16 +281,19 @@ impl Session {
             let (http, url, waiters, queues) = (http.clone(), format!("{url}?maxev=50"), waiters.clone(), queues.clone());
             tokio::spawn(async move {
                 loop {
-                    let v: Value = match http.get(&url).timeout(Duration::from_secs(70)).send().await {
-                        Ok(r) => match r.json().await {
-                            Ok(v) => v,
-                            Err(_) => continue,
-                        },
-                        Err(_) => {
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            continue;
-                        }
+                    let v: Option<Value> = match http.get(&url).timeout(Duration::from_secs(70)).send().await {
+                        Ok(r) => r.json().await.ok(),
+                        Err(_) => None,
                     };
+                    let Some(v) = v else {
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    };
+                    if v["janus"] == "error" {
+                        // The session is gone (destroyed, or timed out): nothing more
+                        // will come, and asking again would only spin.
+                        break;
+                    }
                     let events = if let Value::Array(a) = v { a } else { vec![v] };
                     for e in events {
                         route(e, &waiters, &queues);
@@ -313,13 +313,18 @@ impl Session {
         Ok(Arc::new(Session { http, url, waiters, queues, next: AtomicU64::new(1), tasks: vec![poll, keepalive] }))
     }
 
+    /// A new transaction id.
+    fn transaction(&self) -> String {
+        format!("t{}", self.next.fetch_add(1, Ordering::Relaxed))
+    }
+
     async fn post(&self, handle: Option<u64>, mut body: Value) -> Result<Value, Error> {
         let url = match handle {
             Some(h) => format!("{}/{h}", self.url),
             None => self.url.clone(),
         };
         if body.get("transaction").is_none() {
-            body["transaction"] = json!(format!("t{}", self.next.fetch_add(1, Ordering::Relaxed)));
+            body["transaction"] = json!(self.transaction());
         }
         let v: Value = self.http.post(url).json(&body).send().await.map_err(sig("request"))?.json().await.map_err(sig("reply"))?;
         if v["janus"] == "error" {
@@ -341,7 +346,7 @@ impl Session {
     /// one as `ack` and then an `event` with the same transaction through the long
     /// poll. Returns the plugin's data and the JSEP, if any.
     async fn message(&self, handle: u64, body: Value, jsep: Option<Value>) -> Result<(Value, Option<Value>), Error> {
-        let tx = format!("t{}", self.next.fetch_add(1, Ordering::Relaxed));
+        let tx = self.transaction();
         let (otx, orx) = oneshot::channel();
         lock(&self.waiters).insert(tx.clone(), otx);
         let mut req = json!({"janus": "message", "transaction": tx, "body": body});
@@ -418,15 +423,16 @@ impl Handle {
 
     /// Keeps the handle until `stop` fires; a `hangup` (Janus closed the
     /// PeerConnection) clears `alive`, as a closed WebSocket does for our server, and
-    /// `webrtcup` (its PeerConnection is up) is told to `up`, if given.
-    async fn hold(mut self, alive: Arc<AtomicBool>, mut stop: tokio::sync::watch::Receiver<bool>, up: Option<Arc<Room>>) {
+    /// at `webrtcup` (its PeerConnection is up) the main venue's feed, if given, is
+    /// opened to the room's branches.
+    async fn hold(mut self, alive: Arc<AtomicBool>, mut stop: tokio::sync::watch::Receiver<bool>, up: Option<(Arc<Room>, Feed)>) {
         loop {
             tokio::select! {
                 e = self.events.recv() => match e {
                     Some(e) if e["janus"] == "hangup" => break,
                     Some(e) if e["janus"] == "webrtcup" => {
-                        if let Some(room) = &up {
-                            room.up.send_replace(true);
+                        if let Some((room, feed)) = &up {
+                            room.feed.send_replace(Some(*feed));
                         }
                     }
                     Some(_) => {}
@@ -451,13 +457,17 @@ pub struct Room {
     session: Arc<Session>,
     /// The room's number.
     pub id: u64,
-    /// The main venue's feed, once it publishes.
-    feed: std::sync::OnceLock<u64>,
-    /// Whether the main venue sends simulcast (subscribers then ask for the top layer).
-    simulcast: AtomicBool,
-    /// Whether the main venue's PeerConnection is up: VideoRoom refuses subscriptions
-    /// to a feed before then ("No such feed").
-    up: tokio::sync::watch::Sender<bool>,
+    /// The main venue's feed, once its PeerConnection is up: VideoRoom refuses
+    /// subscriptions to a feed before then ("No such feed").
+    feed: tokio::sync::watch::Sender<Option<Feed>>,
+}
+
+/// The main venue's published feed, as branches subscribe to it.
+#[derive(Debug, Clone, Copy)]
+struct Feed {
+    id: u64,
+    /// Whether it sends simulcast (subscribers then ask for the top layer).
+    simulcast: bool,
 }
 
 
@@ -473,26 +483,41 @@ impl Room {
             "transport_wide_cc_ext": true, "audiolevel_ext": false, "playoutdelay_ext": false, "videoorient_ext": false,
         });
         admin.request(body, None).await?;
-        Ok(Arc::new(Room { session, id, feed: std::sync::OnceLock::new(), simulcast: AtomicBool::new(false), up: tokio::sync::watch::Sender::new(false) }))
+        Ok(Arc::new(Room { session, id, feed: tokio::sync::watch::Sender::new(None) }))
     }
 
     /// Joins a venue: the main venue publishes, a branch subscribes to it (so the main
     /// venue must have joined first, and a branch waits up to 20 s for its media to be
     /// up). The venue is then ready for a worker; the returned future holds its handle.
     pub async fn join(self: Arc<Self>, mut venue: Venue, sending: Sending, stop: tokio::sync::watch::Receiver<bool>) -> Result<(Venue, Hold), Error> {
-        if !venue.main {
-            let mut up = self.up.subscribe();
-            if !matches!(tokio::time::timeout(Duration::from_secs(20), up.wait_for(|u| *u)).await, Ok(Ok(_))) {
-                return Err(Error::Signaling("the main venue's media did not come up on Janus".into()));
-            }
-        }
+        let published = if venue.main {
+            None
+        } else {
+            let mut feed = self.feed.subscribe();
+            let up = match tokio::time::timeout(Duration::from_secs(20), feed.wait_for(Option::is_some)).await {
+                Ok(Ok(f)) => *f,
+                _ => None,
+            };
+            Some(up.ok_or_else(|| Error::Signaling("the main venue's media did not come up on Janus".into()))?)
+        };
         let handle = self.session.attach().await?;
-        if venue.main {
+        let mut on_up = None;
+        if let Some(feed) = published {
+            let mut stream = json!({"feed": feed.id});
+            if feed.simulcast {
+                stream["substream"] = json!(2);
+            }
+            let (d, j) = handle.request(json!({"request": "join", "ptype": "subscriber", "room": self.id, "streams": [stream], "use_msid": false}), None).await?;
+            let sdp = j.as_ref().and_then(|j| j["sdp"].as_str()).ok_or_else(|| Error::Signaling(format!("videoroom subscribe: no offer in {d}")))?;
+            let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| Error::Media(format!("Janus's offer: {e}")))?;
+            let answer = venue.accept_offer(offer)?;
+            handle.request(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer.to_sdp_string(), "trickle": false}))).await?;
+        } else {
             let (d, _) = handle.request(json!({"request": "join", "ptype": "publisher", "room": self.id, "display": "main venue"}), None).await?;
             let feed = d["id"].as_u64().ok_or_else(|| Error::Signaling(format!("videoroom join: {d}")))?;
             let simulcast = sending.video.len() > 1;
-            venue.tag_payloads(true);
-            let (offer, pending) = venue.offer(Lines::Publisher, sending)?;
+            // Janus drops abs-capture-time: the send time goes in the payload.
+            let (offer, pending) = venue.offer(Lines::Publisher, Sending { tag: true, ..sending })?;
             let mut jsep = json!({"type": "offer", "sdp": offer.to_sdp_string(), "trickle": false});
             if simulcast {
                 // str0m lists the rids low to high (q;h;f); Janus assumes high to low.
@@ -502,23 +527,10 @@ impl Room {
             let sdp = j.as_ref().and_then(|j| j["sdp"].as_str()).ok_or_else(|| Error::Signaling(format!("videoroom publish: no answer in {d}")))?;
             let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| Error::Media(format!("Janus's answer: {e}")))?;
             venue.accept_answer(pending, answer)?;
-            self.simulcast.store(simulcast, Ordering::Relaxed);
-            let _ = self.feed.set(feed);
-        } else {
-            let feed = *self.feed.get().ok_or_else(|| Error::Signaling("the main venue has not published".into()))?;
-            let mut stream = json!({"feed": feed});
-            if self.simulcast.load(Ordering::Relaxed) {
-                stream["substream"] = json!(2);
-            }
-            let (d, j) = handle.request(json!({"request": "join", "ptype": "subscriber", "room": self.id, "streams": [stream], "use_msid": false}), None).await?;
-            let sdp = j.as_ref().and_then(|j| j["sdp"].as_str()).ok_or_else(|| Error::Signaling(format!("videoroom subscribe: no offer in {d}")))?;
-            let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| Error::Media(format!("Janus's offer: {e}")))?;
-            let answer = venue.accept_offer(offer)?;
-            handle.request(json!({"request": "start"}), Some(json!({"type": "answer", "sdp": answer.to_sdp_string(), "trickle": false}))).await?;
+            on_up = Some((self.clone(), Feed { id: feed, simulcast }));
         }
         let alive = venue.signaling.clone();
-        let up = venue.main.then(|| self.clone());
-        Ok((venue, Box::pin(handle.hold(alive, stop, up))))
+        Ok((venue, Box::pin(handle.hold(alive, stop, on_up))))
     }
 
     /// Ends the room's session (every PeerConnection with it).

@@ -159,9 +159,10 @@ impl Media {
         } else {
             vec![(None, clip(1280, 720, config.bitrate_kbps)?, config.bitrate_kbps)]
         };
-        let main = Sending { silent: false, audio: Arc::new(clips::audio(dir, config.audio_kbps)?), video };
+        let main = Sending { silent: false, tag: false, audio: Arc::new(clips::audio(dir, config.audio_kbps)?), video };
         let branch = Sending {
             silent: !config.branches_send,
+            tag: false,
             audio: Arc::new(clips::audio(dir, config.branch_audio_kbps)?),
             video: vec![(None, clip(320, 180, config.branch_video_kbps)?, config.branch_video_kbps)],
         };
@@ -260,6 +261,10 @@ impl Run {
             // The main venue first, alone: it opens the meeting (or publishes the feed).
             if i == 0 && let Some(r) = joining.join_next().await {
                 run.joined(r);
+                if run.joined == 0 {
+                    // Every branch would wait for it in vain.
+                    return Err(Error::Signaling(format!("the main venue did not join: {}", run.errors.join("; "))));
+                }
             }
         }
         while let Some(r) = joining.join_next().await {

@@ -16,9 +16,9 @@ use str0m::rtp::{AbsCaptureTime, ExtensionValues, RtpWrite};
 use crate::clips::{Audio, FPS};
 use crate::ivf::Clip;
 
-/// The extension values of a packet sent now.
-fn stamped() -> ExtensionValues {
-    ExtensionValues { abs_capture_time: Some(AbsCaptureTime { capture_time: SystemTime::now(), clock_offset: None }), ..Default::default() }
+/// The extension values of a packet sent at `at`.
+fn stamped(at: SystemTime) -> ExtensionValues {
+    ExtensionValues { abs_capture_time: Some(AbsCaptureTime { capture_time: at, clock_offset: None }), ..Default::default() }
 }
 
 /// One simulcast layer (or the only one) of a video line.
@@ -122,10 +122,11 @@ impl VideoSender {
             while l.pending.front().is_some_and(|p| p.0 <= now) {
                 let Some((_, mut payload, marker, ts)) = l.pending.pop_front() else { break };
                 let Some(stream) = direct.stream_tx_by_mid(self.mid, l.rid) else { continue };
+                let at = SystemTime::now();
                 if self.tag {
-                    crate::tag::append(&mut payload);
+                    payload.extend_from_slice(&crate::tag::encode(at));
                 }
-                stream.write_rtp(RtpWrite::new(pt, l.seq.into(), ts, now, payload).marker(marker).ext_vals(stamped()).nackable(true));
+                stream.write_rtp(RtpWrite::new(pt, l.seq.into(), ts, now, payload).marker(marker).ext_vals(stamped(at)).nackable(true));
                 l.seq += 1;
                 sent += 1;
             }
@@ -171,10 +172,7 @@ impl AudioSender {
         self.start.get_or_insert(now);
         let mut n = 0;
         while self.next_due().is_some_and(|t| t <= now) {
-            let mut payload = self.clip.packets[self.index].clone();
-            if self.tag {
-                crate::tag::append(&mut payload);
-            }
+            let packet = &self.clip.packets[self.index];
             self.index = (self.index + 1) % self.clip.packets.len();
             let ts = self.ts;
             self.ts = self.ts.wrapping_add(960);
@@ -183,9 +181,15 @@ impl AudioSender {
             if n >= 3 {
                 continue;
             }
+            let at = SystemTime::now();
+            let mut payload = Vec::with_capacity(packet.len() + crate::tag::LEN);
+            payload.extend_from_slice(packet);
+            if self.tag {
+                payload.extend_from_slice(&crate::tag::encode(at));
+            }
             let mut direct = rtc.direct_api();
             if let Some(stream) = direct.stream_tx_by_mid(self.mid, None) {
-                stream.write_rtp(RtpWrite::new(pt, self.seq.into(), ts, now, payload).ext_vals(stamped()));
+                stream.write_rtp(RtpWrite::new(pt, self.seq.into(), ts, now, payload).ext_vals(stamped(at)));
             }
             self.seq += 1;
             n += 1;

@@ -79,6 +79,11 @@ pub struct ServerCost {
 }
 
 impl Summary {
+    /// Whether the run broke: loss over 1 %, or venues whose media never came up.
+    pub fn broke(&self) -> bool {
+        self.loss_pct > 1.0 || self.connected < self.venues
+    }
+
     /// Sums `stats` (measured over `window`) with the server's `cost`.
     pub fn new(venues: usize, joined: usize, stats: &[VenueStats], window: Duration, cost: ServerCost) -> Summary {
         let branches: Vec<&VenueStats> = stats.iter().filter(|s| !s.main).collect();
@@ -136,7 +141,7 @@ pub fn table(runs: &[Summary]) -> String {
     for s in runs {
         let _ = writeln!(
             out,
-            "{:>6} {:>6} {:>6} {:>9.0} {:>9.0} {:>7.2} {:>8} {:>8} {:>8} {:>7} {:>8.0} {:>10} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>6}/{}",
+            "{:>6} {:>6} {:>6} {:>9.0} {:>9.0} {:>7.2} {:>8} {:>8} {:>8} {:>7} {:>8.0} {:>10} {:>8.2} {:>8.2} {:>8.2} {:>7.2} {:>9}",
             s.venues,
             s.joined,
             s.connected,
@@ -153,8 +158,7 @@ pub fn table(runs: &[Summary]) -> String {
             s.server_us_per_packet,
             s.server_mb_per_venue,
             s.generator_cpu_s,
-            s.udp_drops_venues,
-            s.udp_drops_server,
+            format!("{}/{}", s.udp_drops_venues, s.udp_drops_server),
         );
     }
     out
@@ -165,7 +169,7 @@ pub fn table(runs: &[Summary]) -> String {
 /// connect), if any.
 pub fn capacity(runs: &[Summary]) -> (Option<usize>, Option<usize>) {
     let carried = runs.iter().filter(|s| s.loss_pct < 0.1 && s.connected == s.venues).map(|s| s.venues).max();
-    let broke = runs.iter().find(|s| s.loss_pct > 1.0 || s.connected < s.venues).map(|s| s.venues);
+    let broke = runs.iter().find(|s| s.broke()).map(|s| s.venues);
     (carried, broke)
 }
 

@@ -21,11 +21,6 @@ pub fn encode(at: SystemTime) -> [u8; LEN] {
     b
 }
 
-/// Appends the tag for now to `payload`.
-pub fn append(payload: &mut Vec<u8>) {
-    payload.extend_from_slice(&encode(SystemTime::now()));
-}
-
 /// The send time in a tagged payload's last bytes, if it has a tag.
 pub fn decode(payload: &[u8]) -> Option<SystemTime> {
     let at = payload.len().checked_sub(LEN)?;
@@ -62,10 +57,10 @@ mod tests {
     }
 
     #[test]
-    fn append_stamps_now() {
+    fn a_tag_appended_now_reads_now() {
         let before = SystemTime::now();
         let mut p = vec![7; 50];
-        append(&mut p);
+        p.extend_from_slice(&encode(SystemTime::now()));
         assert_eq!(p.len(), 50 + LEN);
         let at = decode(&p).expect("tagged");
         assert!(at >= before && at <= SystemTime::now());

@@ -30,6 +30,9 @@ pub struct Sending {
     /// Camera and microphone off: the same lines are offered, nothing is sent (a
     /// branch that only watches, like a Janus subscriber).
     pub silent: bool,
+    /// Append the send time to every payload ([`crate::tag`]), for a server that does
+    /// not forward abs-capture-time; receivers read it when a packet has none.
+    pub tag: bool,
     /// The Opus clip.
     pub audio: Arc<crate::clips::Audio>,
     /// The video layers: (rid, clip, kbps); one layer has no rid, several are simulcast.
@@ -83,8 +86,6 @@ pub struct Venue {
     buf: Vec<u8>,
     /// Packets written to str0m by the senders.
     pub sent: u64,
-    /// Whether the senders append the send-time tag ([`crate::tag`]).
-    tag: bool,
 }
 
 impl Venue {
@@ -127,7 +128,6 @@ impl Venue {
             server: None,
             buf: vec![0; 2000],
             sent: 0,
-            tag: false,
         })
     }
 
@@ -166,13 +166,6 @@ impl Venue {
     /// first video line counts as its main picture.
     pub fn accept_offer(&mut self, offer: SdpOffer) -> Result<SdpAnswer, Error> {
         self.rtc.sdp_api().accept_offer(offer).map_err(|e| Error::Media(format!("the offer: {e}")))
-    }
-
-    /// Makes the senders append the send-time tag ([`crate::tag`]) to every payload,
-    /// for a server that does not forward abs-capture-time; receivers read the tag
-    /// whenever a packet has no abs-capture-time.
-    pub fn tag_payloads(&mut self, on: bool) {
-        self.tag = on;
     }
 
     /// The port of its socket on 127.0.0.1.
@@ -224,6 +217,11 @@ impl Venue {
     }
 
     fn update_due(&mut self) {
+        if self.failed {
+            // Nothing more to do for it: only its datagrams are still read (and dropped).
+            self.due = Instant::now() + std::time::Duration::from_secs(3600);
+            return;
+        }
         let mut due = self.rtc_due;
         for t in [self.inbound.next_due(), self.outbound.next_due()].into_iter().flatten() {
             due = due.min(t);
@@ -276,7 +274,7 @@ impl Venue {
             }
         }
         if self.failed {
-            self.due = now + std::time::Duration::from_secs(3600);
+            self.update_due();
             return;
         }
         if self.connected {
@@ -289,6 +287,7 @@ impl Venue {
         }
         if now >= self.rtc_due && self.rtc.handle_input(Input::Timeout(now)).is_err() {
             self.failed = true;
+            self.update_due();
             return;
         }
         self.poll(now);
@@ -391,11 +390,11 @@ impl Venue {
         self.opus = params.iter().find(|p| p.spec().codec == Codec::Opus).map(|p| p.pt());
         self.vp8 = params.iter().find(|p| p.spec().codec == Codec::Vp8).map(|p| p.pt());
         if let Some(mid) = self.audio_mid {
-            self.audio = Some(AudioSender::new(mid, sending.audio.clone()).tagged(self.tag));
+            self.audio = Some(AudioSender::new(mid, sending.audio.clone()).tagged(sending.tag));
         }
         if let Some(mid) = self.picture_mid {
             let layers = sending.video.iter().map(|(rid, clip, kbps)| Layer::new(*rid, clip.clone(), *kbps)).collect();
-            self.video = Some(VideoSender::new(mid, layers).tagged(self.tag));
+            self.video = Some(VideoSender::new(mid, layers).tagged(sending.tag));
         }
     }
 }

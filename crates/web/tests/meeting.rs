@@ -60,11 +60,12 @@ async fn a_main_venue_and_three_branches_under_the_chairs_control() {
         let chair_link = format!("/m/{}", m["chair_token"].as_str().unwrap());
         assert_eq!(Client::anonymous(&s).page("/m/not-a-token-at-all-really").await.0, 404);
 
-        // Each venue its own picture size, to tell them apart on the receiving side.
+        // Each venue its own picture size, to tell them apart on the receiving side: no
+        // branch's width is one of the main venue's layers (320 and 640).
         let chair = driver.browser(&s).await;
         chair.open(&format!("{chair_link}?width=640")).await;
         let mut branches = Vec::new();
-        for (unit, width) in [("230102001002", 320), ("S230103", 400), ("H230202", 480)] {
+        for (unit, width) in [("230102001002", 360), ("S230103", 400), ("H230202", 480)] {
             let b = driver.browser(&s).await;
             b.open(&format!("{}?width={width}", link(unit))).await;
             branches.push(b);
@@ -84,8 +85,8 @@ async fn a_main_venue_and_three_branches_under_the_chairs_control() {
         // Roll call of branch 2: the others decode it; it sees the chair.
         let b2 = branch_id("230102001002");
         chair.click(&format!("#roster tr[data-venue='{b2}'] button[data-action=roll_call]")).await;
-        sees(&branches[1], &[320], "branch 3 to decode branch 2").await;
-        sees(&branches[2], &[320], "branch 4 to decode branch 2").await;
+        sees(&branches[1], &[360], "branch 3 to decode branch 2").await;
+        sees(&branches[2], &[360], "branch 4 to decode branch 2").await;
         sees(&branches[0], MAIN, "branch 2 to see the chair").await;
         chair.click("#release").await;
         sees(&branches[1], MAIN, "branch 3 back on the main venue").await;
