@@ -20,12 +20,13 @@ mod division;
 mod error;
 pub mod request;
 mod session;
+pub mod text;
 mod unit;
 
-pub use access::{Action, Role, Scope};
+pub use access::{Action, Kind, Party, Reach, Role, Scope, Verb};
 pub use campaign::{CampaignSpec, Entry, MAX_ENTRIES, is_valid_key};
 pub use division::{DivisionCode, Level};
 pub use error::Error;
-pub use request::{Actor, Refusal, RequestState, Step};
+pub use request::{Refusal, RequestState, Standing, Step};
 pub use session::{KeySet, SessionFormat, SessionStatus};
 pub use unit::UnitKind;

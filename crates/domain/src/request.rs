@@ -3,16 +3,18 @@
 //! (or declined, back to the coordinator) → held (the lecturer's report) → rated by
 //! the unit; cancelled by either side before it is held.
 //!
-//! The rules are here, free of I/O: [`RequestState::apply`] takes the step asked for and
-//! the facts about who asks (their role and how they stand to this request, which the
-//! store works out), and gives the next state or the reason for refusing.
+//! The rules are here, free of I/O: [`RequestState::apply`] takes the step asked for,
+//! who asks (their party: who may take which step is the permission table's) and how
+//! they stand to this request (which the store works out), and gives the next state
+//! or the reason for refusing.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Role};
+use crate::access::{Action, Party, Reach};
+use crate::Error;
 
 /// Where a request stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -36,13 +38,6 @@ pub enum RequestState {
     Rated,
     /// Called off before it was held. Final.
     Cancelled,
-}
-
-impl Actor {
-    /// An account of `role` with no standing to any request.
-    pub fn outsider(role: Role) -> Actor {
-        Actor { role, holds_unit: false, is_requester: false, is_assigned: false, may_serve: false }
-    }
 }
 
 impl RequestState {
@@ -79,44 +74,43 @@ impl RequestState {
         matches!(self, RequestState::Rejected | RequestState::Rated | RequestState::Cancelled)
     }
 
-    /// The state after `step` taken by `actor`, or why it may not be taken.
-    pub fn apply(self, step: Step, actor: Actor) -> Result<RequestState, Refusal> {
+    /// Whether `step` may be taken from this state (by whoever may take it).
+    pub fn starts(self, step: Step) -> bool {
+        RequestState::transition(step).0.contains(&self)
+    }
+
+    /// The states a step may be taken from, and where it leads.
+    fn transition(step: Step) -> (&'static [RequestState], RequestState) {
         use RequestState as S;
-        use Step::*;
-        let (from, to, who): (&[RequestState], RequestState, Who) = match step {
-            Review => (&[S::Requested], S::Reviewed, Who::Coordinator),
-            Reject => (&[S::Requested], S::Rejected, Who::Coordinator),
-            Assign => (&[S::Reviewed], S::Assigned, Who::Coordinator),
-            OpenToClaim => (&[S::Reviewed], S::Open, Who::Coordinator),
-            Claim => (&[S::Open], S::Accepted, Who::EligibleLecturer),
-            Accept => (&[S::Assigned], S::Accepted, Who::AssignedLecturer),
-            Decline => (&[S::Assigned], S::Reviewed, Who::AssignedLecturer),
-            Report => (&[S::Accepted], S::Held, Who::AssignedLecturer),
-            Rate => (&[S::Held], S::Rated, Who::Requester),
-            Cancel => (&[S::Requested, S::Reviewed, S::Assigned, S::Open, S::Accepted], S::Cancelled, Who::EitherSide),
-        };
+        match step {
+            Step::Review => (&[S::Requested], S::Reviewed),
+            Step::Reject => (&[S::Requested], S::Rejected),
+            Step::Assign => (&[S::Reviewed], S::Assigned),
+            Step::OpenToClaim => (&[S::Reviewed], S::Open),
+            Step::Claim => (&[S::Open], S::Accepted),
+            Step::Accept => (&[S::Assigned], S::Accepted),
+            Step::Decline => (&[S::Assigned], S::Reviewed),
+            Step::Report => (&[S::Accepted], S::Held),
+            Step::Rate => (&[S::Held], S::Rated),
+            Step::Cancel => (&[S::Requested, S::Reviewed, S::Assigned, S::Open, S::Accepted], S::Cancelled),
+        }
+    }
+
+    /// The state after `step` taken by `party`, standing to this request as
+    /// `standing` says, or why it may not be taken. Who may take which step is the
+    /// permission table's ([`Action::step`]): a party reaching the step's action
+    /// in its scope must hold the request's unit; one reaching only its own
+    /// requests must be the assigned lecturer (or, to claim, an eligible one).
+    pub fn apply(self, step: Step, party: Party, standing: Standing) -> Result<RequestState, Refusal> {
+        let (from, to) = RequestState::transition(step);
         if !from.contains(&self) {
             return Err(Refusal::WrongState { state: self, step });
         }
-        let allowed = match who {
-            Who::Coordinator => actor.role == Role::Coordinator || actor.role == Role::Office,
-            Who::EligibleLecturer | Who::AssignedLecturer => actor.role == Role::Lecturer,
-            Who::Requester => actor.role == Role::UnitContact,
-            Who::EitherSide => matches!(actor.role, Role::UnitContact | Role::Coordinator | Role::Office | Role::Lecturer),
-        };
-        if !allowed {
-            return Err(Refusal::WrongRole { role: actor.role, step });
-        }
-        let in_place = match who {
-            Who::Coordinator => actor.holds_unit,
-            Who::EligibleLecturer => actor.may_serve,
-            Who::AssignedLecturer => actor.is_assigned,
-            Who::Requester => actor.is_requester,
-            Who::EitherSide => match actor.role {
-                Role::UnitContact => actor.is_requester,
-                Role::Lecturer => actor.is_assigned,
-                _ => actor.holds_unit,
-            },
+        let in_place = match Action::step(step).reach(party) {
+            Reach::No | Reach::Public => return Err(Refusal::WrongRole { party, step }),
+            Reach::Scope => standing.in_scope,
+            Reach::Own if step == Step::Claim => standing.may_serve,
+            Reach::Own => standing.is_assigned,
         };
         if !in_place {
             return Err(Refusal::NotYours { step });
@@ -206,24 +200,11 @@ impl fmt::Display for Step {
     }
 }
 
-/// Who may take a step.
-enum Who {
-    Coordinator,
-    EligibleLecturer,
-    AssignedLecturer,
-    Requester,
-    EitherSide,
-}
-
-/// The facts about the account taking a step, as they stand to this request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Actor {
-    /// The account's role.
-    pub role: Role,
-    /// Its scope holds the request's unit (coordinators, the office).
-    pub holds_unit: bool,
-    /// It is the unit's contact.
-    pub is_requester: bool,
+/// How the account taking a step stands to this request, as the store finds it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// The request's unit lies in the account's scope.
+    pub in_scope: bool,
     /// It is the lecturer the request is assigned to (or was claimed by).
     pub is_assigned: bool,
     /// It is a lecturer of a lecture group that may serve the unit (at or above the
@@ -242,11 +223,11 @@ pub enum Refusal {
         /// The step asked for.
         step: Step,
     },
-    /// The role does not take this step.
-    #[error("a {role} cannot {step} a request")]
+    /// The party does not take this step.
+    #[error("a {party} cannot {step} a request")]
     WrongRole {
-        /// The role.
-        role: Role,
+        /// Who asked.
+        party: Party,
         /// The step asked for.
         step: Step,
     },
@@ -276,47 +257,42 @@ fn past(step: Step) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Role;
     use RequestState as S;
 
-    fn coordinator() -> Actor {
-        Actor { role: Role::Coordinator, holds_unit: true, ..Actor::outsider(Role::Supervisor) }
+    fn role(r: Role) -> Party {
+        Party::Role(r)
     }
-    fn office() -> Actor {
-        Actor { role: Role::Office, holds_unit: true, ..Actor::outsider(Role::Supervisor) }
-    }
-    fn assigned() -> Actor {
-        Actor { role: Role::Lecturer, is_assigned: true, ..Actor::outsider(Role::Supervisor) }
-    }
-    fn eligible() -> Actor {
-        Actor { role: Role::Lecturer, may_serve: true, ..Actor::outsider(Role::Supervisor) }
-    }
-    fn requester() -> Actor {
-        Actor { role: Role::UnitContact, is_requester: true, ..Actor::outsider(Role::Supervisor) }
-    }
+    const IN_SCOPE: Standing = Standing { in_scope: true, is_assigned: false, may_serve: false };
+    const ASSIGNED: Standing = Standing { in_scope: false, is_assigned: true, may_serve: false };
+    const ELIGIBLE: Standing = Standing { in_scope: false, is_assigned: false, may_serve: true };
+    const EVERYTHING: Standing = Standing { in_scope: true, is_assigned: true, may_serve: true };
+    const NOWHERE: Standing = Standing { in_scope: false, is_assigned: false, may_serve: false };
 
-    /// Every allowed transition, by the right actor.
+    /// Every allowed transition, by the right party standing in the right place.
     #[test]
     fn every_allowed_step() {
+        let (coordinator, office, lecturer, contact) = (role(Role::Coordinator), role(Role::Office), role(Role::Lecturer), role(Role::UnitContact));
         let cases = [
-            (S::Requested, Step::Review, coordinator(), S::Reviewed),
-            (S::Requested, Step::Review, office(), S::Reviewed),
-            (S::Requested, Step::Reject, coordinator(), S::Rejected),
-            (S::Reviewed, Step::Assign, coordinator(), S::Assigned),
-            (S::Reviewed, Step::OpenToClaim, coordinator(), S::Open),
-            (S::Open, Step::Claim, eligible(), S::Accepted),
-            (S::Assigned, Step::Accept, assigned(), S::Accepted),
-            (S::Assigned, Step::Decline, assigned(), S::Reviewed),
-            (S::Accepted, Step::Report, assigned(), S::Held),
-            (S::Held, Step::Rate, requester(), S::Rated),
+            (S::Requested, Step::Review, coordinator, IN_SCOPE, S::Reviewed),
+            (S::Requested, Step::Review, office, IN_SCOPE, S::Reviewed),
+            (S::Requested, Step::Reject, coordinator, IN_SCOPE, S::Rejected),
+            (S::Reviewed, Step::Assign, coordinator, IN_SCOPE, S::Assigned),
+            (S::Reviewed, Step::OpenToClaim, coordinator, IN_SCOPE, S::Open),
+            (S::Open, Step::Claim, lecturer, ELIGIBLE, S::Accepted),
+            (S::Assigned, Step::Accept, lecturer, ASSIGNED, S::Accepted),
+            (S::Assigned, Step::Decline, lecturer, ASSIGNED, S::Reviewed),
+            (S::Accepted, Step::Report, lecturer, ASSIGNED, S::Held),
+            (S::Held, Step::Rate, contact, IN_SCOPE, S::Rated),
         ];
-        for (from, step, actor, to) in cases {
-            assert_eq!(from.apply(step, actor), Ok(to), "{from} {step}");
+        for (from, step, party, standing, to) in cases {
+            assert_eq!(from.apply(step, party, standing), Ok(to), "{from} {step}");
         }
         for from in [S::Requested, S::Reviewed, S::Assigned, S::Open, S::Accepted] {
-            assert_eq!(from.apply(Step::Cancel, requester()), Ok(S::Cancelled), "{from}");
-            assert_eq!(from.apply(Step::Cancel, coordinator()), Ok(S::Cancelled), "{from}");
+            assert_eq!(from.apply(Step::Cancel, contact, IN_SCOPE), Ok(S::Cancelled), "{from}");
+            assert_eq!(from.apply(Step::Cancel, coordinator, IN_SCOPE), Ok(S::Cancelled), "{from}");
         }
-        assert_eq!(S::Accepted.apply(Step::Cancel, assigned()), Ok(S::Cancelled));
+        assert_eq!(S::Accepted.apply(Step::Cancel, lecturer, ASSIGNED), Ok(S::Cancelled));
     }
 
     /// No step skips a state: every (state, step) pair outside the table is refused
@@ -339,19 +315,18 @@ mod tests {
             (S::Open, Step::Cancel),
             (S::Accepted, Step::Cancel),
         ];
-        let everyone = Actor { role: Role::Office, holds_unit: true, is_requester: true, is_assigned: true, may_serve: true };
         for state in S::ALL {
             for step in Step::ALL {
                 if allowed.contains(&(state, step)) {
                     continue;
                 }
-                for role in Role::ALL {
-                    let r = state.apply(step, Actor { role, ..everyone });
-                    assert_eq!(r, Err(Refusal::WrongState { state, step }), "{state} {step} by {role}");
+                for party in Party::ALL {
+                    let r = state.apply(step, party, EVERYTHING);
+                    assert_eq!(r, Err(Refusal::WrongState { state, step }), "{state} {step} by {party}");
                 }
             }
         }
-        assert_eq!(S::Held.apply(Step::Cancel, requester()).unwrap_err().to_string(), "a request that is held cannot be cancelled");
+        assert_eq!(S::Held.apply(Step::Cancel, role(Role::UnitContact), IN_SCOPE).unwrap_err().to_string(), "a request that is held cannot be cancelled");
     }
 
     #[test]
@@ -368,15 +343,14 @@ mod tests {
             (S::Held, Step::Rate, Role::Lecturer),
             (S::Requested, Step::Cancel, Role::Supervisor),
         ];
-        for (state, step, role) in cases {
-            let everything = Actor { role, holds_unit: true, is_requester: true, is_assigned: true, may_serve: true };
-            assert_eq!(state.apply(step, everything), Err(Refusal::WrongRole { role, step }), "{state} {step} by {role}");
+        for (state, step, r) in cases {
+            assert_eq!(state.apply(step, role(r), EVERYTHING), Err(Refusal::WrongRole { party: role(r), step }), "{state} {step} by {r}");
         }
+        assert_eq!(S::Requested.apply(Step::Review, Party::Public, EVERYTHING).unwrap_err().to_string(), "a visitor cannot review a request");
     }
 
     #[test]
     fn the_right_role_out_of_place_is_refused() {
-        let outsider = Actor::outsider;
         let cases = [
             (S::Requested, Step::Review, Role::Coordinator),
             (S::Reviewed, Step::Assign, Role::Office),
@@ -389,11 +363,13 @@ mod tests {
             (S::Accepted, Step::Cancel, Role::Lecturer),
             (S::Assigned, Step::Cancel, Role::Coordinator),
         ];
-        for (state, step, role) in cases {
-            assert_eq!(state.apply(step, outsider(role)), Err(Refusal::NotYours { step }), "{state} {step} by {role}");
+        for (state, step, r) in cases {
+            assert_eq!(state.apply(step, role(r), NOWHERE), Err(Refusal::NotYours { step }), "{state} {step} by {r}");
         }
         // A lecturer who may serve the unit but was not assigned cannot accept for another.
-        assert!(S::Assigned.apply(Step::Accept, eligible()).is_err());
+        assert!(S::Assigned.apply(Step::Accept, role(Role::Lecturer), ELIGIBLE).is_err());
+        // Holding the unit's scope is not being its assigned lecturer.
+        assert!(S::Accepted.apply(Step::Report, role(Role::Lecturer), IN_SCOPE).is_err());
     }
 
     #[test]

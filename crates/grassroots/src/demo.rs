@@ -88,7 +88,8 @@ pub fn run(file: &Path, listen: Option<(&str, std::net::SocketAddr)>) -> Result<
 /// venue in every city; made once.
 fn ensure_meeting(store: &Store) -> Result<store::MeetingView> {
     let (office, _) = store.account("office")?;
-    if let Some(m) = store.meetings(&office)?.into_iter().find(|m| m.state == "open") {
+    let office = store.as_account(&office);
+    if let Some(m) = office.meetings()?.into_iter().find(|m| m.state == "open") {
         return Ok(m);
     }
     let input = store::MeetingInput {
@@ -99,11 +100,12 @@ fn ensure_meeting(store: &Store) -> Result<store::MeetingView> {
             store::AgendaItem { speaker: "主持人".into(), title: "宣布开会".into() },
             store::AgendaItem { speaker: "省委宣讲团".into(), title: "动员讲话".into() },
         ],
-        // The main venue: a school hall in Harbin (the demo's generated units).
-        main: "S230102".into(),
+        // Halls, not units: the province's meeting room and each city's. A meeting
+        // moves no coverage figure unless a unit itself joins it.
+        main: store::Place::Hall("23".parse()?),
         branches: store::Branches::EveryCity(23),
     };
-    Ok(store.create_meeting(&office, &input, &mut || web::new_token(), chrono::Utc::now().timestamp())?)
+    Ok(office.create_meeting(&input, &mut || web::new_token(), chrono::Utc::now().timestamp())?)
 }
 
 /// Creates the demo accounts that are missing.

@@ -2,13 +2,16 @@
 //! already hashed (the web crate owns argon2): the store keeps what it is given.
 
 use domain::access::check_scope;
-use domain::{DivisionCode, Role, Scope, is_valid_key};
+use domain::{Action, DivisionCode, Party, Reach, Role, Scope, is_valid_key};
 
 use crate::conn::{Conn, Record};
 use crate::Error;
 
 /// An account as the rest of the system sees it: who, in what role, confined to what.
+/// Only the store makes one, from what it keeps: no other code can make up an
+/// account (a "warrant" with a wider scope) to get past a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Account {
     /// Its id.
     pub id: i64,
@@ -23,12 +26,28 @@ pub struct Account {
 }
 
 impl Account {
-    /// Refuses, as [`Error::Forbidden`], what the role may not do anywhere.
-    pub fn check(&self, action: domain::Action) -> Result<(), Error> {
-        if self.role.may(action) {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(format!("a {} may not do this", self.role)))
+    /// Who the account is to the permission table.
+    pub fn party(&self) -> Party {
+        Party::Role(self.role)
+    }
+
+    /// How far the account reaches with `action`, by the permission table.
+    pub fn reach(&self, action: Action) -> Reach {
+        action.reach(self.party())
+    }
+
+    /// Whether the table lets the account take `action` at all: what pages ask before
+    /// they offer a button.
+    pub fn may(&self, action: Action) -> bool {
+        action.allows(self.party())
+    }
+
+    /// The account's reach with `action`, or [`Error::Forbidden`] if the table gives
+    /// it none.
+    pub fn allow(&self, action: Action) -> Result<Reach, Error> {
+        match self.reach(action) {
+            Reach::No => Err(Error::Forbidden(format!("a {} may not {}", self.role, action.what()))),
+            reach => Ok(reach),
         }
     }
 }

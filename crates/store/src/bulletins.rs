@@ -8,19 +8,17 @@
 //! as a bulletin that does not exist.
 
 use chrono::NaiveDate;
-use domain::{Role, Scope, SessionStatus};
+use domain::text::{BODY, TITLE, quote};
+use domain::{Action, Reach, Scope, SessionStatus};
 use serde::Serialize;
 
 use crate::accounts::Account;
 use crate::conn::{Conn, Record};
 use crate::coverage::find_campaign;
-use crate::scoped::{Page, Paging, Sql, count_and_list, in_scope, paged, search};
-use crate::{Error, Store};
-
-/// The longest title, in characters.
-const MAX_TITLE: usize = 200;
-/// The longest text, in characters.
-const MAX_BODY: usize = 100_000;
+use crate::public::Public;
+use crate::query::{Page, Paging, Sql, count_and_list, in_scope, paged, search};
+use crate::scoped::Scoped;
+use crate::{Error, valid};
 
 /// Where a bulletin stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -119,18 +117,6 @@ pub struct BulletinFilter {
     pub q: String,
 }
 
-/// Whether the account writes bulletins at all: the office and coordinators do (each
-/// within its scope).
-pub fn writes_bulletins(acc: &Account) -> bool {
-    matches!(acc.role, Role::Office | Role::Coordinator)
-}
-
-pub(crate) use writes_bulletins as writes;
-
-fn may_write(acc: &Account) -> Result<(), Error> {
-    if writes(acc) { Ok(()) } else { Err(Error::Forbidden(format!("a {} does not write bulletins", acc.role))) }
-}
-
 /// Appends "the bulletin lies in the account's scope" for bulletins `b` left-joined to
 /// their scope's division as `sd`: the office's (NULL scope) only for the whole tree.
 pub(crate) fn in_draft_scope(sql: &mut Sql, acc: &Account) {
@@ -138,9 +124,9 @@ pub(crate) fn in_draft_scope(sql: &mut Sql, acc: &Account) {
 }
 
 /// Appends what the viewer may read: published bulletins, and the drafts of its scope
-/// if it writes bulletins.
+/// if its reach is its scope (it writes bulletins).
 fn readable(sql: &mut Sql, viewer: Option<&Account>) {
-    match viewer.filter(|a| writes(a)) {
+    match viewer.filter(|a| a.reach(Action::BulletinRead) == Reach::Scope) {
         Some(acc) => {
             sql.push(" AND (b.status = 'published' OR (1 = 1");
             in_draft_scope(sql, acc);
@@ -163,7 +149,7 @@ fn views_of(conn: &mut dyn Conn, viewer: Option<&Account>, rows: &[Record]) -> R
         let status = BulletinStatus::parse(&r.text(4)?).ok_or_else(|| Error::Corrupt("bulletin status".into()))?;
         let scope = r.opt_int(6)?;
         let editable = viewer.is_some_and(|acc| {
-            writes(acc)
+            acc.may(Action::BulletinUpdate)
                 && match scope {
                     None => acc.scope == Scope::All,
                     Some(_) => {
@@ -227,10 +213,7 @@ fn find(conn: &mut dyn Conn, viewer: Option<&Account>, id: i64, edit: bool) -> R
     let p = sql.bind(id);
     sql.push(&p);
     match viewer {
-        Some(acc) if edit => {
-            may_write(acc)?;
-            in_draft_scope(&mut sql, acc);
-        }
+        Some(acc) if edit => in_draft_scope(&mut sql, acc),
         _ => readable(&mut sql, viewer),
     }
     let rows = sql.run(conn)?;
@@ -262,20 +245,12 @@ struct Checked {
 /// Checks a bulletin as written: its fields, and that every session and photo it names
 /// is one the author may use.
 fn check(conn: &mut dyn Conn, acc: &Account, input: &BulletinInput) -> Result<Checked, Error> {
-    let title = input.title.trim();
-    if title.is_empty() {
-        return Err(Error::field("title", "must not be empty"));
-    }
-    if title.chars().count() > MAX_TITLE {
-        return Err(Error::field("title", format!("at most {MAX_TITLE} characters")));
-    }
-    if input.body.chars().count() > MAX_BODY {
-        return Err(Error::field("body", format!("at most {MAX_BODY} characters")));
-    }
+    valid::required("title", &input.title, TITLE)?;
+    valid::text("body", &input.body, BODY)?;
     let campaign = match input.campaign.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
         None => None,
         Some(key) => Some(find_campaign(conn, key).map_err(|e| match e {
-            Error::NotFound { .. } => Error::field("campaign", format!("unknown campaign {key:?}")),
+            Error::NotFound { .. } => Error::field("campaign", format!("unknown campaign {}", quote(key))),
             other => other,
         })?),
     };
@@ -309,7 +284,6 @@ fn check(conn: &mut dyn Conn, acc: &Account, input: &BulletinInput) -> Result<Ch
 }
 
 pub(crate) fn save(conn: &mut dyn Conn, acc: &Account, input: &BulletinInput, id: Option<i64>, now: i64) -> Result<BulletinView, Error> {
-    may_write(acc)?;
     if let Some(id) = id {
         find(conn, Some(acc), id, true)?;
     }
@@ -357,31 +331,47 @@ pub(crate) fn publish(conn: &mut dyn Conn, acc: &Account, id: i64, now: i64) -> 
     find(conn, Some(acc), id, true)
 }
 
-impl Store {
-    /// Writes a new draft (`id` None) or changes bulletin `id`, which the account may
-    /// edit; its sessions and photos are replaced by those given.
-    pub fn save_bulletin(&self, acc: &Account, input: &BulletinInput, id: Option<i64>, now: i64) -> Result<BulletinView, Error> {
-        self.write(|c| save(c, acc, input, id, now))
+impl Scoped<'_> {
+    /// Writes a new draft in the account's scope.
+    pub fn add_bulletin(&self, input: &BulletinInput, now: i64) -> Result<BulletinView, Error> {
+        self.write(Action::BulletinCreate, |c, _| save(c, self.acc, input, None, now))
+    }
+
+    /// Changes bulletin `id`, which the account may edit; its sessions and photos are
+    /// replaced by those given.
+    pub fn change_bulletin(&self, id: i64, input: &BulletinInput, now: i64) -> Result<BulletinView, Error> {
+        self.write(Action::BulletinUpdate, |c, _| save(c, self.acc, input, Some(id), now))
     }
 
     /// Publishes a bulletin the account may edit: from now on it is public.
-    pub fn publish_bulletin(&self, acc: &Account, id: i64, now: i64) -> Result<BulletinView, Error> {
-        self.write(|c| publish(c, acc, id, now))
+    pub fn publish_bulletin(&self, id: i64, now: i64) -> Result<BulletinView, Error> {
+        self.write(Action::BulletinPublish, |c, _| publish(c, self.acc, id, now))
     }
 
-    /// Bulletins the viewer may read (`None`: the public, who read published ones
-    /// only), newest first.
-    pub fn bulletins(&self, viewer: Option<&Account>, f: &BulletinFilter, paging: Paging) -> Result<Page<BulletinView>, Error> {
-        self.read(|c| list(c, viewer, f, paging))
+    /// Bulletins the account may read, newest first.
+    pub fn bulletins(&self, f: &BulletinFilter, paging: Paging) -> Result<Page<BulletinView>, Error> {
+        self.read(Action::BulletinList, |c, _| list(c, Some(self.acc), f, paging))
     }
 
-    /// A bulletin the viewer may read; a draft is not found for anyone but its authors.
-    pub fn bulletin(&self, viewer: Option<&Account>, id: i64) -> Result<BulletinView, Error> {
-        self.read(|c| find(c, viewer, id, false))
+    /// A bulletin the account may read; a draft is not found for anyone but its authors.
+    pub fn bulletin(&self, id: i64) -> Result<BulletinView, Error> {
+        self.read(Action::BulletinRead, |c, _| find(c, Some(self.acc), id, false))
     }
 
     /// A bulletin the account may edit.
-    pub fn bulletin_to_edit(&self, acc: &Account, id: i64) -> Result<BulletinView, Error> {
-        self.read(|c| find(c, Some(acc), id, true))
+    pub fn bulletin_to_edit(&self, id: i64) -> Result<BulletinView, Error> {
+        self.read(Action::BulletinUpdate, |c, _| find(c, Some(self.acc), id, true))
+    }
+}
+
+impl Public<'_> {
+    /// Published bulletins, newest first.
+    pub fn bulletins(&self, f: &BulletinFilter, paging: Paging) -> Result<Page<BulletinView>, Error> {
+        self.read(Action::BulletinList, |c| list(c, None, f, paging))
+    }
+
+    /// A published bulletin.
+    pub fn bulletin(&self, id: i64) -> Result<BulletinView, Error> {
+        self.read(Action::BulletinRead, |c| find(c, None, id, false))
     }
 }

@@ -146,6 +146,8 @@ pub struct ExistingSession {
     pub ext_id: String,
     /// The stored id.
     pub id: i64,
+    /// Its unit's id.
+    pub unit: i64,
     /// The unit's bucket, whose roll-ups change when the session does.
     pub bucket: i64,
 }

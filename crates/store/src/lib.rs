@@ -19,34 +19,43 @@ pub mod conn;
 mod coverage;
 mod error;
 mod import;
+mod lecturers;
 mod meetings;
 mod photos;
 mod postgres;
+mod public;
+mod query;
+mod regions;
 mod requests;
 mod scoped;
+mod sessions;
 mod supervision;
 mod sqlite;
+mod units;
+mod valid;
 
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
-use domain::DivisionCode;
 
 pub use accounts::{Account, NewAccount, SignedIn, TokenKind};
-pub use {bulletins::{BulletinFilter, BulletinInput, BulletinStatus, BulletinView, LinkedSession, writes_bulletins}, photos::{MAX_PHOTO_BYTES, Photo, photo_type}};
+pub use bulletins::{BulletinFilter, BulletinInput, BulletinStatus, BulletinView, LinkedSession};
 pub use campaigns::Applied;
 pub use conn::{Campaign, CampaignEntry};
 pub use coverage::{CoverageQuery, terms};
 pub use domain::coverage::CoverageRow;
 pub use error::{Error, MAX_ROW_ERRORS, RowError};
 pub use import::ImportSummary;
-pub use meetings::{AgendaItem, Branches, MeetingInput, MeetingView, Pass, VenueView};
+pub use lecturers::{LecturerInput, LecturerView};
+pub use meetings::{AgendaItem, Branches, Link, MeetingInput, MeetingView, Pass, Place, VenueView};
+pub use photos::{MAX_PHOTO_BYTES, Photo, photo_type};
+pub use public::Public;
+pub use query::{Page, Paging};
+pub use regions::{Progress as RegionProgress, RegionView};
 pub use requests::{HistoryEntry, MyWork, PlanInput, RequestFilter, RequestInput, RequestView, StepInput, Suggestion};
-pub use supervision::{LecturerStanding, Limits, Notification, OverdueSession, RegionStanding, Supervision, WaitingRequest, pace};
-pub use scoped::{
-    LecturerInput, LecturerView, Page, Paging, Progress as RegionProgress, RegionView, SessionFilter, SessionInput, SessionView,
-    UnitFilter, UnitInput, UnitView,
-};
+pub use scoped::Scoped;
+pub use sessions::{SessionFilter, SessionInput, SessionView};
+pub use supervision::{LecturerStanding, Limits, Notification, OverdueSession, RegionStanding, Supervision, WaitingRequest, is_notified, pace};
+pub use units::{UnitFilter, UnitInput, UnitView};
 
 use conn::Conn;
 
@@ -124,7 +133,25 @@ impl Store {
             Location::Sqlite(path) => Pool::Sqlite(sqlite::open(path)?),
             Location::Postgres(url) => Pool::Postgres(postgres::open(url)?),
         };
-        Ok(Store { pool })
+        let store = Store { pool };
+        store.upkeep()?;
+        Ok(store)
+    }
+
+    /// Does the work a migration left for the store's own logic (see the `upkeep`
+    /// table): after halls stopped being units, their counts and every campaign's
+    /// roll-ups are made anew, in one transaction.
+    fn upkeep(&self) -> Result<(), Error> {
+        let pending = self.read(|c| c.query("SELECT task FROM upkeep", &[]))?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.write(|c| {
+            coverage::recount_units(c)?;
+            coverage::rebuild_all(c)?;
+            c.execute("DELETE FROM upkeep", &[])?;
+            Ok(())
+        })
     }
 
     fn conn(&self) -> Result<Box<dyn Conn>, Error> {
@@ -246,111 +273,6 @@ impl Store {
     pub fn drop_token(&self, hash: &str) -> Result<(), Error> {
         self.write(|c| accounts::drop_token(c, hash))
     }
-
-    // The web's scoped reads and writes (see scoped.rs): every one takes the account
-    // and sees nothing outside its scope.
-
-    /// The tree's only province, if it has just one.
-    pub fn only_province(&self) -> Result<Option<DivisionCode>, Error> {
-        self.read(scoped::only_province)
-    }
-
-    /// A region the account may see.
-    pub fn region(&self, acc: &Account, code: DivisionCode) -> Result<RegionView, Error> {
-        self.read(|c| scoped::region(c, acc, code))
-    }
-
-    /// A coverage report confined to the account's scope; `under` defaults to its region.
-    pub fn coverage_as(&self, acc: &Account, q: &CoverageQuery) -> Result<Vec<CoverageRow>, Error> {
-        self.read(|c| scoped::coverage(c, acc, q))
-    }
-
-    /// A region's totals and coverage over time (the account's own region by default).
-    pub fn progress(&self, acc: &Account, campaign: &str, code: Option<DivisionCode>, as_of: NaiveDate) -> Result<RegionProgress, Error> {
-        self.read(|c| scoped::progress(c, acc, campaign, code, as_of))
-    }
-
-    /// A page of the units the account sees.
-    pub fn units_as(&self, acc: &Account, f: &UnitFilter, paging: Paging) -> Result<Page<UnitView>, Error> {
-        self.read(|c| scoped::units(c, acc, f, paging))
-    }
-
-    /// One unit the account sees.
-    pub fn unit(&self, acc: &Account, code: &str) -> Result<UnitView, Error> {
-        self.read(|c| scoped::unit(c, acc, code))
-    }
-
-    /// Adds an organization unit, or changes the one with code `existing`.
-    pub fn save_unit(&self, acc: &Account, input: &UnitInput, existing: Option<&str>) -> Result<UnitView, Error> {
-        self.write(|c| scoped::save_unit(c, acc, input, existing))
-    }
-
-    /// A page of the lecturers of groups the account sees.
-    pub fn lecturers_as(&self, acc: &Account, q: &str, under: Option<DivisionCode>, paging: Paging) -> Result<Page<LecturerView>, Error> {
-        self.read(|c| scoped::lecturers(c, acc, q, under, paging))
-    }
-
-    /// One lecturer the account sees.
-    pub fn lecturer(&self, acc: &Account, key: &str) -> Result<LecturerView, Error> {
-        self.read(|c| scoped::lecturer(c, acc, key))
-    }
-
-    /// Adds a lecturer, or changes the one with key `existing`.
-    pub fn save_lecturer(&self, acc: &Account, input: &LecturerInput, existing: Option<&str>) -> Result<LecturerView, Error> {
-        self.write(|c| scoped::save_lecturer(c, acc, input, existing))
-    }
-
-    /// A page of a campaign's sessions at units the account sees, newest first.
-    pub fn sessions_as(&self, acc: &Account, campaign: &str, f: &SessionFilter, paging: Paging) -> Result<Page<SessionView>, Error> {
-        self.read(|c| scoped::sessions(c, acc, campaign, f, paging))
-    }
-
-    /// One session the account sees.
-    pub fn session(&self, acc: &Account, campaign: &str, id: i64) -> Result<SessionView, Error> {
-        self.read(|c| scoped::session(c, acc, campaign, id))
-    }
-
-    /// Stores a session report (a new one, or session `id`), coverage included.
-    pub fn save_session(&self, acc: &Account, campaign: &str, input: &SessionInput, id: Option<i64>) -> Result<i64, Error> {
-        self.write(|c| scoped::save_session(c, acc, campaign, input, id))
-    }
-
-    /// A campaign as a definition, to edit.
-    pub fn campaign_spec(&self, key: &str) -> Result<domain::CampaignSpec, Error> {
-        self.read(|c| scoped::spec_of(&coverage::find_campaign(c, key)?))
-    }
-
-    /// `campaign apply` on behalf of an account (the campaign office).
-    pub fn apply_campaign_as(&self, acc: &Account, spec: &domain::CampaignSpec) -> Result<(Campaign, Applied), Error> {
-        acc.check(domain::Action::EditCampaign)?;
-        self.apply_campaign(spec)
-    }
-
-    /// An import from the browser or the API: like the command line's, but refused
-    /// to roles that may not import and, row by row, outside the account's scope.
-    pub fn import_as(&self, acc: &Account, kind: ImportKind, campaign: Option<&str>, path: &Path) -> Result<ImportSummary, Error> {
-        let quiet = &Quiet;
-        match kind {
-            ImportKind::Divisions => {
-                acc.check(domain::Action::ImportDivisions)?;
-                self.import_divisions(path, quiet)
-            }
-            ImportKind::Units => self.import(|c| {
-                let allowed = scoped::import_scope(c, acc)?;
-                import::units::import(c, path, quiet, allowed.as_ref())
-            }),
-            ImportKind::Lecturers => self.import(|c| {
-                let allowed = scoped::import_scope(c, acc)?;
-                import::lecturers::import(c, path, quiet, allowed.as_ref())
-            }),
-            ImportKind::Sessions => self.import(|c| {
-                let allowed = scoped::import_scope(c, acc)?;
-                let key = campaign.ok_or_else(|| Error::field("campaign", "name the campaign the sessions belong to"))?;
-                let campaign = coverage::find_campaign(c, key)?;
-                import::sessions::import(c, &campaign, path, quiet, allowed.as_ref())
-            }),
-        }
-    }
 }
 
 /// The four kinds of file an import reads.
@@ -369,6 +291,16 @@ pub enum ImportKind {
 impl ImportKind {
     /// Every kind.
     pub const ALL: [ImportKind; 4] = [ImportKind::Divisions, ImportKind::Units, ImportKind::Lecturers, ImportKind::Sessions];
+
+    /// The action of the permission table that importing this kind is.
+    pub fn action(self) -> domain::Action {
+        match self {
+            ImportKind::Divisions => domain::Action::DivisionImport,
+            ImportKind::Units => domain::Action::UnitImport,
+            ImportKind::Lecturers => domain::Action::LecturerImport,
+            ImportKind::Sessions => domain::Action::SessionImport,
+        }
+    }
 
     /// The kind as URLs and the command line name it.
     pub fn as_str(self) -> &'static str {

@@ -1,16 +1,28 @@
 //! Live meetings as the store keeps them: title, time, campaign, agenda, the main venue
-//! and the branch venues (each tied to a unit, each with its own join token), sign-in
-//! headcounts, and the held sessions a closed meeting's attendance becomes.
+//! and the branch venues (each with its own join token), sign-in headcounts, and the
+//! held sessions a closed meeting's attendance becomes.
+//!
+//! A venue is a grassroots unit or a hall (an office's meeting room at province, city,
+//! county or township level). A unit's sign-in becomes a held session there when the
+//! meeting closes, as DESIGN.md says; a hall is not a unit, never enters any coverage
+//! figure, and its attendance stays in the meeting's record. The office reaches
+//! meetings through its account ([`Scoped`]); a venue reaches its own through its join
+//! link ([`Link`]), a credential of its own with its own column in the permission table.
 
 use chrono::NaiveDate;
-use domain::{Action, Level, Role, Scope, SessionFormat, SessionStatus, UnitKind};
+use domain::text::{NAME, TITLE, quote};
+use domain::{Action, DivisionCode, Level, Party, Reach, Scope, SessionFormat, SessionStatus};
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Account;
-use crate::conn::{Conn, Record, UnitRow};
-use crate::coverage::{self, find_campaign};
-use crate::scoped::{self, SessionInput};
-use crate::{Error, Store};
+use crate::conn::{Conn, Record};
+use crate::coverage::find_campaign;
+use crate::scoped::Scoped;
+use crate::sessions::{SessionInput, checked_row, write_session};
+use crate::{Error, Store, valid};
+
+/// The most items an agenda holds.
+const MAX_AGENDA: usize = 100;
 
 /// An item of a meeting's agenda.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -21,14 +33,23 @@ pub struct AgendaItem {
     pub title: String,
 }
 
+/// Where a venue is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// A grassroots unit (its code): its sign-in counts as a held session there.
+    Unit(String),
+    /// The hall of a division (made if missing): its attendance counts nowhere.
+    Hall(DivisionCode),
+}
+
 /// Which branch venues to make.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Branches {
     /// These units.
     Units(Vec<String>),
-    /// A meeting hall (an agency unit, made if missing) for every city under the division.
+    /// The hall of every city under the division.
     EveryCity(i64),
-    /// One for every county under the division.
+    /// The hall of every county under the division.
     EveryCounty(i64),
 }
 
@@ -43,8 +64,8 @@ pub struct MeetingInput {
     pub campaign: Option<String>,
     /// The agenda.
     pub agenda: Vec<AgendaItem>,
-    /// The main venue's unit.
-    pub main: String,
+    /// The main venue.
+    pub main: Place,
     /// The branch venues.
     pub branches: Branches,
 }
@@ -54,9 +75,11 @@ pub struct MeetingInput {
 pub struct VenueView {
     /// Its id.
     pub id: i64,
-    /// Its unit's code.
-    pub unit: String,
-    /// Its unit's name.
+    /// Its unit's code, for a unit's venue.
+    pub unit: Option<String>,
+    /// Its hall's division, for a hall.
+    pub hall: Option<String>,
+    /// The unit's or the hall's name.
     pub name: String,
     /// Whether it is the main venue.
     pub main: bool,
@@ -100,18 +123,41 @@ pub struct Pass {
     pub chair: bool,
 }
 
+impl Pass {
+    /// Who the link's holder is to the permission table.
+    pub fn party(&self) -> Party {
+        if self.chair { Party::Chair } else { Party::Venue }
+    }
+
+    /// Whether the table lets the link's holder take `action` (on its own venue or
+    /// meeting: the only ones a link opens).
+    pub fn may(&self, action: Action) -> bool {
+        action.allows(self.party())
+    }
+}
+
 fn meeting_of(conn: &mut dyn Conn, r: &Record) -> Result<MeetingView, Error> {
     let id = r.int(0)?;
     let agenda: Vec<AgendaItem> = serde_json::from_str(&r.text(4)?).map_err(|e| Error::Corrupt(e.to_string()))?;
     let venues = conn
         .query(
-            "SELECT v.id, u.code, u.name, v.main, v.token, v.headcount, v.signed_in FROM venues v JOIN units u ON u.id = v.unit_id
-             WHERE v.meeting_id = $1 ORDER BY v.main DESC, u.code",
+            "SELECT v.id, u.code, h.division_id, COALESCE(u.name, h.name), v.main, v.token, v.headcount, v.signed_in
+             FROM venues v LEFT JOIN units u ON u.id = v.unit_id LEFT JOIN halls h ON h.id = v.hall_id
+             WHERE v.meeting_id = $1 ORDER BY v.main DESC, h.division_id, u.code",
             &[id.into()],
         )?
         .iter()
         .map(|v| {
-            Ok(VenueView { id: v.int(0)?, unit: v.text(1)?, name: v.text(2)?, main: v.int(3)? != 0, token: v.text(4)?, headcount: v.int(5)?, signed_in: v.opt_int(6)? })
+            Ok(VenueView {
+                id: v.int(0)?,
+                unit: v.opt_text(1)?,
+                hall: v.opt_int(2)?.map(|d| d.to_string()),
+                name: v.text(3)?,
+                main: v.int(4)? != 0,
+                token: v.text(5)?,
+                headcount: v.int(6)?,
+                signed_in: v.opt_int(7)?,
+            })
         })
         .collect::<Result<_, Error>>()?;
     Ok(MeetingView { id, title: r.text(1)?, starts_at: r.text(2)?, campaign: r.opt_text(3)?, agenda, state: r.text(5)?, chair_token: r.text(6)?, venues })
@@ -119,35 +165,56 @@ fn meeting_of(conn: &mut dyn Conn, r: &Record) -> Result<MeetingView, Error> {
 
 const SELECT: &str = "SELECT m.id, m.title, m.starts_at, c.key, m.agenda, m.state, m.chair_token FROM meetings m LEFT JOIN campaigns c ON c.id = m.campaign_id";
 
+/// A venue's place as stored: a unit's id or a hall's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum At {
+    Unit(i64),
+    Hall(i64),
+}
+
 /// The unit id of `code`, which must exist.
 fn unit_id(conn: &mut dyn Conn, code: &str, field: &str) -> Result<i64, Error> {
     let rows = conn.query("SELECT id FROM units WHERE code = $1", &[code.into()])?;
-    rows.first().map(|r| r.int(0)).transpose()?.ok_or_else(|| Error::field(field, format!("unknown unit {code:?}")))
+    rows.first().map(|r| r.int(0)).transpose()?.ok_or_else(|| Error::field(field, format!("unknown unit {}", quote(code))))
 }
 
-/// The meeting hall of a division: an agency unit `M{code}`, made if missing.
-fn hall(conn: &mut dyn Conn, division: i64) -> Result<i64, Error> {
-    let code = format!("M{division}");
-    if let Some(r) = conn.query("SELECT id FROM units WHERE code = $1", &[code.as_str().into()])?.first() {
+/// The hall of a division, made if missing: "<division>会场", as offices name them.
+fn hall(conn: &mut dyn Conn, division: i64, field: &str) -> Result<i64, Error> {
+    if let Some(r) = conn.query("SELECT id FROM halls WHERE division_id = $1", &[division.into()])?.first() {
         return r.int(0);
     }
-    let d = conn.division(division)?.ok_or_else(|| Error::Corrupt(format!("division {division}")))?;
-    conn.put_units(&[UnitRow { id: 0, code: code.clone(), name: format!("{}会场", d.name), kind: UnitKind::Agency, division: d.id, bucket: d.bucket() }])?;
-    unit_id(conn, &code, "main")
+    let d = conn.division(division)?.ok_or_else(|| Error::field(field, format!("unknown division {division}")))?;
+    if d.level == Level::Village {
+        return Err(Error::field(field, format!("{} is a village: its venue is the unit itself, not a hall", d.name)));
+    }
+    let rows = conn.query("INSERT INTO halls (division_id, name) VALUES ($1, $2) RETURNING id", &[division.into(), format!("{}会场", d.name).into()])?;
+    rows.first().ok_or_else(|| Error::Corrupt("no id for the new hall".into()))?.int(0)
+}
+
+fn place(conn: &mut dyn Conn, p: &Place, field: &str) -> Result<At, Error> {
+    match p {
+        Place::Unit(code) => unit_id(conn, code.trim(), field).map(At::Unit),
+        Place::Hall(code) => hall(conn, code.value(), field).map(At::Hall),
+    }
 }
 
 pub(crate) fn create(conn: &mut dyn Conn, acc: &Account, input: &MeetingInput, token: &mut dyn FnMut() -> String, now: i64) -> Result<MeetingView, Error> {
-    acc.check(Action::EditCampaign)?;
-    if input.title.trim().is_empty() {
-        return Err(Error::field("title", "must not be empty"));
+    let title = valid::required("title", &input.title, TITLE)?;
+    let starts_at = valid::text("starts_at", &input.starts_at, NAME)?;
+    if input.agenda.len() > MAX_AGENDA {
+        return Err(Error::field("agenda", format!("at most {MAX_AGENDA} items")));
+    }
+    for item in &input.agenda {
+        valid::text("agenda", &item.speaker, NAME)?;
+        valid::text("agenda", &item.title, TITLE)?;
     }
     let campaign = match input.campaign.as_deref().filter(|c| !c.is_empty()) {
         Some(key) => Some(find_campaign(conn, key)?.id),
         None => None,
     };
-    let main = unit_id(conn, input.main.trim(), "main")?;
+    let main = place(conn, &input.main, "main")?;
     let mut branches = match &input.branches {
-        Branches::Units(codes) => codes.iter().map(|c| unit_id(conn, c.trim(), "branches")).collect::<Result<Vec<_>, _>>()?,
+        Branches::Units(codes) => codes.iter().map(|c| unit_id(conn, c.trim(), "branches").map(At::Unit)).collect::<Result<Vec<_>, _>>()?,
         Branches::EveryCity(under) | Branches::EveryCounty(under) => {
             let level = if matches!(input.branches, Branches::EveryCity(_)) { Level::City } else { Level::County };
             let parent = conn.division(*under)?.ok_or_else(|| Error::field("branches", format!("unknown division {under}")))?;
@@ -155,9 +222,7 @@ pub(crate) fn create(conn: &mut dyn Conn, acc: &Account, input: &MeetingInput, t
                 return Err(Error::field("branches", format!("{} is not above {level} level", parent.name)));
             }
             let divisions = conn.divisions_at(level, Some((parent.level, parent.id)))?;
-            let halls = divisions.iter().map(|d| hall(conn, d.id)).collect::<Result<Vec<_>, _>>()?;
-            coverage::recount_units(conn)?;
-            halls
+            divisions.iter().map(|d| hall(conn, d.id, "branches").map(At::Hall)).collect::<Result<Vec<_>, _>>()?
         }
     };
     branches.retain(|b| *b != main);
@@ -167,29 +232,44 @@ pub(crate) fn create(conn: &mut dyn Conn, acc: &Account, input: &MeetingInput, t
         return Err(Error::field("branches", "a meeting needs at least one branch venue"));
     }
     let agenda = serde_json::to_string(&input.agenda).map_err(|e| Error::Corrupt(e.to_string()))?;
-    conn.execute(
-        "INSERT INTO meetings (title, starts_at, campaign_id, agenda, chair_token, state, created_by, created) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7)",
-        &[input.title.trim().into(), input.starts_at.trim().into(), campaign.into(), agenda.into(), token().into(), acc.name.as_str().into(), now.into()],
+    let rows = conn.query(
+        "INSERT INTO meetings (title, starts_at, campaign_id, agenda, chair_token, state, created_by, created)
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) RETURNING id",
+        &[title.into(), starts_at.into(), campaign.into(), agenda.into(), token().into(), acc.name.as_str().into(), now.into()],
     )?;
-    let id = conn.query("SELECT MAX(id) FROM meetings", &[])?.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
-    for (unit, is_main) in std::iter::once((main, 1)).chain(branches.into_iter().map(|b| (b, 0))) {
-        conn.execute("INSERT INTO venues (meeting_id, unit_id, main, token) VALUES ($1, $2, $3, $4)", &[id.into(), unit.into(), is_main.into(), token().into()])?;
+    let id = rows.first().ok_or_else(|| Error::Corrupt("no id for the new meeting".into()))?.int(0)?;
+    for (at, is_main) in std::iter::once((main, 1)).chain(branches.into_iter().map(|b| (b, 0))) {
+        let (unit, hall) = match at {
+            At::Unit(u) => (Some(u), None),
+            At::Hall(h) => (None, Some(h)),
+        };
+        conn.execute(
+            "INSERT INTO venues (meeting_id, unit_id, hall_id, main, token) VALUES ($1, $2, $3, $4, $5)",
+            &[id.into(), unit.into(), hall.into(), is_main.into(), token().into()],
+        )?;
     }
     get(conn, acc, id)
 }
 
+/// Meetings are the campaign office's: they lie in the scope of the whole tree only.
+fn holds_meetings(acc: &Account) -> bool {
+    acc.scope == Scope::All
+}
+
 pub(crate) fn get(conn: &mut dyn Conn, acc: &Account, id: i64) -> Result<MeetingView, Error> {
-    if !matches!(acc.role, Role::Office) && !matches!(acc.scope, Scope::All) {
-        // Meetings are the campaign office's; venues reach theirs by their links.
-        return Err(Error::NotFound { what: "meeting", key: id.to_string() });
+    let not_found = || Error::NotFound { what: "meeting", key: id.to_string() };
+    if !holds_meetings(acc) {
+        return Err(not_found());
     }
     let rows = conn.query(&format!("{SELECT} WHERE m.id = $1"), &[id.into()])?;
-    let r = rows.first().ok_or_else(|| Error::NotFound { what: "meeting", key: id.to_string() })?;
+    let r = rows.first().ok_or_else(not_found)?;
     meeting_of(conn, r)
 }
 
 pub(crate) fn list(conn: &mut dyn Conn, acc: &Account) -> Result<Vec<MeetingView>, Error> {
-    acc.check(Action::EditCampaign)?;
+    if !holds_meetings(acc) {
+        return Ok(Vec::new());
+    }
     let rows = conn.query(&format!("{SELECT} ORDER BY m.id DESC"), &[])?;
     rows.iter().map(|r| meeting_of(conn, r)).collect()
 }
@@ -224,8 +304,10 @@ pub(crate) fn sign_in(conn: &mut dyn Conn, venue: i64, headcount: i64, now: i64)
     Ok(())
 }
 
-/// Closes the meeting: every venue that signed in becomes a held session (format
-/// broadcast) at its unit, for the meeting's campaign, dated `day`.
+/// Closes the meeting: every unit's venue that signed in becomes a held session (format
+/// broadcast) at its unit, for the meeting's campaign, dated `day`; a hall's attendance
+/// stays in the meeting's record. Takes no account: the office's account or the chair's
+/// link has been checked by the caller.
 pub(crate) fn close(conn: &mut dyn Conn, id: i64, day: NaiveDate, now: i64) -> Result<usize, Error> {
     let rows = conn.query(&format!("{SELECT} WHERE m.id = $1 AND m.state = 'open'"), &[id.into()])?;
     let r = rows.first().ok_or_else(|| Error::NotFound { what: "open meeting", key: id.to_string() })?;
@@ -234,13 +316,11 @@ pub(crate) fn close(conn: &mut dyn Conn, id: i64, day: NaiveDate, now: i64) -> R
     if let Some(key) = &m.campaign {
         let campaign = find_campaign(conn, key)?;
         let topics: Vec<String> = campaign.topics.iter().map(|t| t.key.clone()).collect();
-        // The close is the chair's act on the office's meeting: it reports for every
-        // venue, wherever it is.
-        let warrant = Account { id: 0, name: "meeting".into(), role: Role::Office, scope: Scope::All, lecturer: None };
         for v in m.venues.iter().filter(|v| v.signed_in.is_some()) {
+            let Some(unit) = &v.unit else { continue };
             let report = SessionInput {
                 ext_id: Some(format!("meeting-{id}-venue-{}", v.id)),
-                unit: v.unit.clone(),
+                unit: unit.clone(),
                 date: day,
                 headcount: v.headcount,
                 topics: topics.clone(),
@@ -250,7 +330,12 @@ pub(crate) fn close(conn: &mut dyn Conn, id: i64, day: NaiveDate, now: i64) -> R
                 status: SessionStatus::Held,
                 title: m.title.clone(),
             };
-            let session = scoped::save_session(conn, &warrant, key, &report, None)?;
+            let place = conn.query("SELECT id, bucket_id FROM units WHERE code = $1", &[unit.as_str().into()])?;
+            let p = place.first().ok_or_else(|| Error::Corrupt(format!("unit {unit}")))?;
+            let (unit_id, bucket) = (p.int(0)?, p.int(1)?);
+            let row = checked_row(&campaign, unit_id, &report, Vec::new())?;
+            let earlier = conn.sessions_by_ext(campaign.id, &[report.ext_id.as_deref().unwrap_or_default()])?.first().map(|s| (s.id, s.bucket));
+            let session = write_session(conn, &campaign, row, bucket, earlier)?;
             conn.execute("UPDATE venues SET session_id = $1 WHERE id = $2", &[session.into(), v.id.into()])?;
             made += 1;
         }
@@ -259,34 +344,71 @@ pub(crate) fn close(conn: &mut dyn Conn, id: i64, day: NaiveDate, now: i64) -> R
     Ok(made)
 }
 
-impl Store {
+impl Scoped<'_> {
     /// The campaign office creates a meeting; `token` makes each join token.
-    pub fn create_meeting(&self, acc: &Account, input: &MeetingInput, token: &mut dyn FnMut() -> String, now: i64) -> Result<MeetingView, Error> {
-        self.write(|c| create(c, acc, input, token, now))
+    pub fn create_meeting(&self, input: &MeetingInput, token: &mut dyn FnMut() -> String, now: i64) -> Result<MeetingView, Error> {
+        self.write(Action::MeetingCreate, |c, _| create(c, self.acc, input, token, now))
     }
 
     /// One meeting, with its venues and links (the campaign office's).
-    pub fn meeting(&self, acc: &Account, id: i64) -> Result<MeetingView, Error> {
-        self.read(|c| get(c, acc, id))
+    pub fn meeting(&self, id: i64) -> Result<MeetingView, Error> {
+        self.read(Action::MeetingRead, |c, _| get(c, self.acc, id))
     }
 
     /// Every meeting, newest first.
-    pub fn meetings(&self, acc: &Account) -> Result<Vec<MeetingView>, Error> {
-        self.read(|c| list(c, acc))
+    pub fn meetings(&self) -> Result<Vec<MeetingView>, Error> {
+        self.read(Action::MeetingList, |c, _| list(c, self.acc))
     }
 
-    /// What a join token opens, if it opens anything: only an open meeting's.
-    pub fn meeting_pass(&self, token: &str) -> Result<Option<Pass>, Error> {
-        self.read(|c| pass(c, token))
-    }
-
-    /// A branch venue signs in with its headcount.
-    pub fn sign_in_venue(&self, venue: i64, headcount: i64, now: i64) -> Result<(), Error> {
-        self.write(|c| sign_in(c, venue, headcount, now))
-    }
-
-    /// Closes a meeting; gives how many held sessions its attendance became.
+    /// Closes a meeting the account sees; gives how many held sessions its units'
+    /// attendance became.
     pub fn close_meeting(&self, id: i64, day: NaiveDate, now: i64) -> Result<usize, Error> {
-        self.write(|c| close(c, id, day, now))
+        self.write(Action::MeetingClose, |c, _| {
+            get(c, self.acc, id)?;
+            close(c, id, day, now)
+        })
+    }
+}
+
+/// The store as a meeting's join link opens it: one venue of one open meeting (the
+/// chair's link: the main venue and the meeting itself). Made by [`Store::meeting_link`].
+pub struct Link<'a> {
+    store: &'a Store,
+    pass: Pass,
+}
+
+impl Link<'_> {
+    /// What the link opens.
+    pub fn pass(&self) -> &Pass {
+        &self.pass
+    }
+
+    fn allow(&self, action: Action) -> Result<(), Error> {
+        match action.reach(self.pass.party()) {
+            Reach::No | Reach::Public => Err(Error::Forbidden(format!("a {} may not {}", self.pass.party(), action.what()))),
+            Reach::Own | Reach::Scope => Ok(()),
+        }
+    }
+
+    /// Signs the link's own venue in with its headcount.
+    pub fn sign_in(&self, headcount: i64, now: i64) -> Result<(), Error> {
+        self.allow(Action::VenueSignIn)?;
+        let venue = self.pass.venue;
+        self.store.write(|c| sign_in(c, venue, headcount, now))
+    }
+
+    /// Closes the link's own meeting (the chair's link only); gives how many held
+    /// sessions its units' attendance became.
+    pub fn close(&self, day: NaiveDate, now: i64) -> Result<usize, Error> {
+        self.allow(Action::MeetingClose)?;
+        let id = self.pass.meeting.id;
+        self.store.write(|c| close(c, id, day, now))
+    }
+}
+
+impl Store {
+    /// What a join token opens, if it opens anything: only an open meeting's venue.
+    pub fn meeting_link(&self, token: &str) -> Result<Option<Link<'_>>, Error> {
+        Ok(self.read(|c| pass(c, token))?.map(|pass| Link { store: self, pass }))
     }
 }

@@ -6,13 +6,17 @@
 //! a backup of everything. Who may see one follows from where it is attached: to a
 //! published bulletin, everyone; to a session, whoever sees the session; to a draft,
 //! the draft's authors; and its uploader always (an unattached photo is only theirs).
+//! Each of these follows the permission table: sessions are seen by those whose
+//! `SessionRead` reaches their scope, drafts by those whose `BulletinRead` does.
 
-use domain::Action;
+use domain::{Action, Reach};
 
 use crate::accounts::Account;
 use crate::conn::Conn;
-use crate::scoped::{Sql, in_scope};
-use crate::{Error, Store};
+use crate::public::Public;
+use crate::query::{Sql, in_scope};
+use crate::scoped::Scoped;
+use crate::{Error, sessions};
 
 /// The largest photo accepted, in bytes (5 MiB).
 pub const MAX_PHOTO_BYTES: usize = 5 * 1024 * 1024;
@@ -76,9 +80,12 @@ pub(crate) fn visible(sql: &mut Sql, acc: Option<&Account>, p: &str) {
             " OR EXISTS (SELECT 1 FROM session_photos sp JOIN sessions s ON s.id = sp.session_id JOIN units u ON u.id = s.unit_id
                          JOIN divisions d ON d.id = u.division_id WHERE sp.photo_id = {p}"
         ));
+        if acc.reach(Action::SessionRead) < Reach::Scope {
+            sql.push(" AND 1 = 0");
+        }
         in_scope(sql, &acc.scope, "d", Some("u"));
         sql.push(")");
-        if crate::bulletins::writes(acc) {
+        if acc.reach(Action::BulletinRead) == Reach::Scope {
             sql.push(&format!(
                 " OR EXISTS (SELECT 1 FROM bulletin_photos bp JOIN bulletins b ON b.id = bp.bulletin_id
                              LEFT JOIN divisions sd ON sd.id = b.scope_id WHERE bp.photo_id = {p}"
@@ -90,17 +97,7 @@ pub(crate) fn visible(sql: &mut Sql, acc: Option<&Account>, p: &str) {
     sql.push(")");
 }
 
-/// Those who report sessions or write bulletins upload photos; others have no use.
-fn may_upload(acc: &Account) -> Result<(), Error> {
-    if acc.role.may(Action::ReportSession) || crate::bulletins::writes(acc) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(format!("a {} does not upload photos", acc.role)))
-    }
-}
-
 pub(crate) fn add(conn: &mut dyn Conn, acc: &Account, bytes: &[u8], now: i64) -> Result<i64, Error> {
-    may_upload(acc)?;
     let content_type = photo_type(bytes)?;
     let rows = conn.query(
         "INSERT INTO photos (content_type, size, data, uploaded_by, created) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -140,8 +137,7 @@ pub(crate) fn usable(conn: &mut dyn Conn, acc: &Account, ids: &[i64]) -> Result<
 }
 
 pub(crate) fn attach(conn: &mut dyn Conn, acc: &Account, campaign: &str, session: i64, photos: &[i64]) -> Result<(), Error> {
-    acc.check(Action::ReportSession)?;
-    crate::scoped::session(conn, acc, campaign, session)?;
+    sessions::session(conn, acc, campaign, session)?;
     for photo in usable(conn, acc, photos)? {
         conn.execute(
             "INSERT INTO session_photos (session_id, photo_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
@@ -152,34 +148,41 @@ pub(crate) fn attach(conn: &mut dyn Conn, acc: &Account, campaign: &str, session
 }
 
 pub(crate) fn of_session(conn: &mut dyn Conn, acc: &Account, campaign: &str, session: i64) -> Result<Vec<i64>, Error> {
-    crate::scoped::session(conn, acc, campaign, session)?;
+    sessions::session(conn, acc, campaign, session)?;
     conn.query("SELECT photo_id FROM session_photos WHERE session_id = $1 ORDER BY photo_id", &[session.into()])?.iter().map(|r| r.int(0)).collect()
 }
 
-impl Store {
+impl Scoped<'_> {
     /// Stores an uploaded photo after checking its content; gives its id. Until it is
     /// attached somewhere, only its uploader sees it.
-    pub fn add_photo(&self, acc: &Account, bytes: &[u8], now: i64) -> Result<i64, Error> {
+    pub fn add_photo(&self, bytes: &[u8], now: i64) -> Result<i64, Error> {
         // Checked before the transaction too: a refused upload costs no database work.
-        may_upload(acc)?;
+        self.acc.allow(Action::PhotoCreate)?;
         photo_type(bytes)?;
-        self.write(|c| add(c, acc, bytes, now))
+        self.write(Action::PhotoCreate, |c, _| add(c, self.acc, bytes, now))
     }
 
-    /// A photo the viewer (`None`: the public) may see.
-    pub fn photo(&self, acc: Option<&Account>, id: i64) -> Result<Photo, Error> {
-        self.read(|c| get(c, acc, id))
+    /// A photo the account may see.
+    pub fn photo(&self, id: i64) -> Result<Photo, Error> {
+        self.read(Action::PhotoRead, |c, _| get(c, Some(self.acc), id))
     }
 
     /// Attaches photos (already uploaded, each one the account may see) to a session
     /// it sees.
-    pub fn attach_photos(&self, acc: &Account, campaign: &str, session: i64, photos: &[i64]) -> Result<(), Error> {
-        self.write(|c| attach(c, acc, campaign, session, photos))
+    pub fn attach_photos(&self, campaign: &str, session: i64, photos: &[i64]) -> Result<(), Error> {
+        self.write(Action::SessionAttachPhotos, |c, _| attach(c, self.acc, campaign, session, photos))
     }
 
     /// The photos of a session the account sees.
-    pub fn session_photos(&self, acc: &Account, campaign: &str, session: i64) -> Result<Vec<i64>, Error> {
-        self.read(|c| of_session(c, acc, campaign, session))
+    pub fn session_photos(&self, campaign: &str, session: i64) -> Result<Vec<i64>, Error> {
+        self.read(Action::SessionRead, |c, _| of_session(c, self.acc, campaign, session))
+    }
+}
+
+impl Public<'_> {
+    /// A photo anyone may see: one of a published bulletin.
+    pub fn photo(&self, id: i64) -> Result<Photo, Error> {
+        self.read(Action::PhotoRead, |c| get(c, None, id))
     }
 }
 

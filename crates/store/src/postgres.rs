@@ -445,30 +445,30 @@ impl Conn for PgConn {
     }
 
     fn sessions_by_ext(&mut self, campaign: i64, ext_ids: &[&str]) -> Result<Vec<ExistingSession>, Error> {
-        let mut found: HashMap<String, (i64, i64)> = HashMap::new();
+        let mut found: HashMap<String, (i64, i64, i64)> = HashMap::new();
         for chunk in ext_ids.chunks(CHUNK) {
             // One index probe per id, whatever the statistics say (see bucket_facts):
             // an import looks up each batch while the sessions it inserted before have
             // no statistics yet, and a scan of them all per batch would make a
             // national import quadratic.
             let rows = self.0.query(
-                "SELECT e.ext_id, f.id, f.bucket_id FROM UNNEST($2::text[]) AS e (ext_id)
+                "SELECT e.ext_id, f.id, f.unit_id, f.bucket_id FROM UNNEST($2::text[]) AS e (ext_id)
                  CROSS JOIN LATERAL (
-                     SELECT s.id, u.bucket_id FROM sessions s JOIN units u ON u.id = s.unit_id
+                     SELECT s.id, s.unit_id, u.bucket_id FROM sessions s JOIN units u ON u.id = s.unit_id
                      WHERE s.campaign_id = $1 AND s.ext_id = e.ext_id
                      OFFSET 0
                  ) f",
                 &[&campaign, &chunk],
             )?;
             for r in &rows {
-                found.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
+                found.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?, r.try_get(3)?));
             }
         }
         // In the order asked, as SQLite answers them one by one.
         Ok(ext_ids
             .iter()
             .filter_map(|ext| {
-                found.get(*ext).map(|&(id, bucket)| ExistingSession { ext_id: (*ext).to_owned(), id, bucket })
+                found.get(*ext).map(|&(id, unit, bucket)| ExistingSession { ext_id: (*ext).to_owned(), id, unit, bucket })
             })
             .collect())
     }

@@ -5,14 +5,19 @@
 //! claimant), keeps the history, and turns a report into a session.
 
 use chrono::NaiveDate;
-use domain::{Action, Actor, KeySet, RequestState, Role, Scope, SessionFormat, SessionStatus, Step};
+use domain::text::{NOTE, quote};
+use domain::{Action, KeySet, Reach, RequestState, SessionFormat, SessionStatus, Standing, Step};
 use serde::Serialize;
 
 use crate::accounts::Account;
 use crate::conn::{Conn, Record};
 use crate::coverage::find_campaign;
-use crate::scoped::{self, Page, Paging, SessionInput, Sql, count_and_list, in_scope, key_set, keys, paged};
-use crate::{Error, Store};
+use crate::lecturers::nameable;
+use crate::query::{Page, Paging, Sql, count_and_list, in_scope, paged};
+use crate::scoped::Scoped;
+use crate::sessions::{self, SessionInput, checked_row, key_set, keys, write_session};
+use crate::units::{find_unit, unavailable};
+use crate::{Error, valid};
 
 /// A request as pages and the API show it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -169,7 +174,7 @@ pub struct MyWork {
     /// Open requests it may claim.
     pub claimable: Vec<RequestView>,
     /// Sessions planned with it, by date.
-    pub planned: Vec<scoped::SessionView>,
+    pub planned: Vec<sessions::SessionView>,
 }
 
 const FROM: &str = "requests r JOIN units u ON u.id = r.unit_id JOIN divisions d ON d.id = u.division_id
@@ -236,7 +241,7 @@ fn chain(conn: &mut dyn Conn, division: i64) -> Result<Vec<i64>, Error> {
 }
 
 /// How the account stands to a request.
-fn actor(conn: &mut dyn Conn, acc: &Account, f: &Found) -> Result<Actor, Error> {
+fn standing(conn: &mut dyn Conn, acc: &Account, f: &Found) -> Result<Standing, Error> {
     let unit_chain = chain(conn, f.view.division.parse().unwrap_or(0))?;
     let lecturer = own_lecturer(conn, acc)?;
     let may_serve = match &lecturer {
@@ -249,28 +254,27 @@ fn actor(conn: &mut dyn Conn, acc: &Account, f: &Found) -> Result<Actor, Error> 
         }
         None => false,
     };
-    Ok(Actor {
-        role: acc.role,
-        holds_unit: matches!(acc.role, Role::Office | Role::Coordinator) && acc.scope.holds_unit(&f.view.unit, &unit_chain),
-        is_requester: matches!(&acc.scope, Scope::Unit { unit, .. } if *unit == f.view.unit),
+    Ok(Standing {
+        in_scope: acc.scope.holds_unit(&f.view.unit, &unit_chain),
         is_assigned: lecturer.as_ref().is_some_and(|(_, key, _)| f.view.lecturer.as_ref() == Some(key)),
         may_serve,
     })
 }
 
-/// Whether the account may see the request at all.
-fn visible(conn: &mut dyn Conn, acc: &Account, f: &Found) -> Result<bool, Error> {
-    let a = actor(conn, acc, f)?;
-    let unit_chain = chain(conn, f.view.division.parse().unwrap_or(0))?;
-    Ok(match acc.role {
-        Role::Lecturer => a.is_assigned || (f.view.state == RequestState::Open && a.may_serve),
-        _ => acc.scope.holds_unit(&f.view.unit, &unit_chain),
+/// Whether an account reaching requests as far as `reach` sees this one: in its
+/// scope, or (its own) assigned to it or open to its lecture group.
+fn visible(conn: &mut dyn Conn, acc: &Account, reach: Reach, f: &Found) -> Result<bool, Error> {
+    let s = standing(conn, acc, f)?;
+    Ok(match reach {
+        Reach::Scope => s.in_scope,
+        Reach::Own => s.is_assigned || (f.view.state == RequestState::Open && s.may_serve),
+        Reach::Public | Reach::No => false,
     })
 }
 
-fn find(conn: &mut dyn Conn, acc: &Account, id: i64) -> Result<Found, Error> {
+fn find(conn: &mut dyn Conn, acc: &Account, reach: Reach, id: i64) -> Result<Found, Error> {
     let f = load(conn, id)?;
-    if !visible(conn, acc, &f)? {
+    if !visible(conn, acc, reach, &f)? {
         return Err(Error::NotFound { what: "request", key: id.to_string() });
     }
     Ok(f)
@@ -299,14 +303,12 @@ fn record(conn: &mut dyn Conn, id: i64, acc: &Account, step: &str, from: &str, t
 }
 
 pub(crate) fn create(conn: &mut dyn Conn, acc: &Account, campaign: &str, input: &RequestInput, now: i64) -> Result<RequestView, Error> {
-    if !matches!(acc.role, Role::UnitContact | Role::Coordinator | Role::Office) {
-        return Err(Error::Forbidden(format!("a {} does not request lectures", acc.role)));
-    }
     let campaign = find_campaign(conn, campaign)?;
-    let (unit, _, _) = scoped::find_unit(conn, acc, input.unit.trim()).map_err(|e| match e {
-        Error::NotFound { .. } => Error::field("unit", format!("unknown unit {:?} (or outside your scope)", input.unit)),
+    let (unit, _, _) = find_unit(conn, acc, input.unit.trim()).map_err(|e| match e {
+        Error::NotFound { .. } => Error::field("unit", format!("unknown unit {} (or outside your scope)", quote(&input.unit))),
         other => other,
     })?;
+    let note = valid::text("note", &input.note, NOTE)?;
     let topics = key_set(&campaign.topics, &input.topics, "topics")?;
     if topics == 0 {
         return Err(Error::field("topics", "choose at least one topic"));
@@ -329,7 +331,7 @@ pub(crate) fn create(conn: &mut dyn Conn, acc: &Account, campaign: &str, input: 
             input.window_from.into(),
             input.window_to.into(),
             input.headcount.into(),
-            input.note.trim().into(),
+            note.into(),
             RequestState::Requested.as_str().into(),
             acc.name.as_str().into(),
             now.into(),
@@ -337,23 +339,19 @@ pub(crate) fn create(conn: &mut dyn Conn, acc: &Account, campaign: &str, input: 
         ],
     )?;
     let id = conn.query("SELECT MAX(id) FROM requests", &[])?.first().map(|r| r.int(0)).transpose()?.unwrap_or(0);
-    record(conn, id, acc, "request", "", RequestState::Requested.as_str(), input.note.trim(), now)?;
-    Ok(find(conn, acc, id)?.view)
+    record(conn, id, acc, "request", "", RequestState::Requested.as_str(), note, now)?;
+    Ok(load(conn, id)?.view)
 }
 
-pub(crate) fn get(conn: &mut dyn Conn, acc: &Account, id: i64) -> Result<RequestView, Error> {
-    Ok(find(conn, acc, id)?.view)
-}
-
-pub(crate) fn list(conn: &mut dyn Conn, acc: &Account, f: &RequestFilter, paging: Paging) -> Result<Page<RequestView>, Error> {
+pub(crate) fn list(conn: &mut dyn Conn, acc: &Account, reach: Reach, f: &RequestFilter, paging: Paging) -> Result<Page<RequestView>, Error> {
     let lecturer = own_lecturer(conn, acc)?;
     let build = |sql: &mut Sql| {
         if let Some(s) = f.state {
             let p = sql.bind(s.as_str());
             sql.push(&format!(" AND r.state = {p}"));
         }
-        match (&lecturer, acc.role) {
-            (Some((id, _, group)), Role::Lecturer) => {
+        match (&lecturer, reach) {
+            (Some((id, _, group)), Reach::Own) => {
                 if f.claimable {
                     // Open requests of units that this lecturer's group may serve: the
                     // group is the unit's province, city or county.
@@ -364,10 +362,10 @@ pub(crate) fn list(conn: &mut dyn Conn, acc: &Account, f: &RequestFilter, paging
                     sql.push(&format!(" AND r.lecturer_id = {p}"));
                 }
             }
-            (None, Role::Lecturer) => {
+            (_, Reach::Scope) => in_scope(sql, &acc.scope, "d", Some("u")),
+            _ => {
                 sql.push(" AND 1 = 0");
             }
-            _ => in_scope(sql, &acc.scope, "d", Some("u")),
         }
     };
     let (count, list) = count_and_list(FROM, COLUMNS, build);
@@ -377,7 +375,7 @@ pub(crate) fn list(conn: &mut dyn Conn, acc: &Account, f: &RequestFilter, paging
         let found = found_of(conn, r)?;
         // Claimable lists are checked request by request against the scope each was
         // opened to, which SQL above does not know.
-        if f.claimable && !actor(conn, acc, &found)?.may_serve {
+        if f.claimable && !standing(conn, acc, &found)?.may_serve {
             continue;
         }
         items.push(found.view);
@@ -385,24 +383,23 @@ pub(crate) fn list(conn: &mut dyn Conn, acc: &Account, f: &RequestFilter, paging
     Ok(Page { items, total: page.total, page: page.page, per_page: page.per_page })
 }
 
-pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, id: i64, input: &StepInput, now: i64) -> Result<RequestView, Error> {
-    let f = find(conn, acc, id)?;
+pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, reach: Reach, id: i64, input: &StepInput, now: i64) -> Result<RequestView, Error> {
+    let f = find(conn, acc, reach, id)?;
     let from = f.view.state;
     // A report sent again (the phone did not hear the answer) is the same report.
     if input.step == Step::Report && from == RequestState::Held {
         if let (Some(session), Some(report)) = (f.view.session, &input.report) {
-            let stored = scoped::session(conn, &Account { scope: Scope::All, ..acc.clone() }, &f.view.campaign, session)?;
-            if report.ext_id.is_some() && stored.ext_id == report.ext_id {
+            let stored = sessions::by_id(conn, &f.view.campaign, session)?;
+            if report.ext_id.is_some() && stored.ext_id == report.ext_id && standing(conn, acc, &f)?.is_assigned {
                 return Ok(f.view);
             }
         }
     }
-    let who = actor(conn, acc, &f)?;
-    let to = from.apply(input.step, who).map_err(|r| match r {
+    let to = from.apply(input.step, acc.party(), standing(conn, acc, &f)?).map_err(|r| match r {
         domain::Refusal::WrongState { .. } => Error::Conflict(r.to_string()),
         _ => Error::Forbidden(r.to_string()),
     })?;
-    let text = input.text.trim();
+    let text = valid::text("reason", &input.text, NOTE)?;
     if input.step.needs_reason() && text.is_empty() {
         return Err(Error::field("reason", "give a reason"));
     }
@@ -410,15 +407,11 @@ pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, id: i64, input: &StepInpu
     match input.step {
         Step::Assign => {
             let key = input.lecturer.as_deref().map(str::trim).filter(|k| !k.is_empty()).ok_or_else(|| Error::field("lecturer", "choose a lecturer"))?;
-            let rows = conn.query(
-                "SELECT l.id, g.division_id FROM lecturers l JOIN lecture_groups g ON g.id = l.group_id WHERE l.key = $1",
-                &[key.into()],
-            )?;
-            let r = rows.first().ok_or_else(|| Error::field("lecturer", format!("unknown lecturer {key:?}")))?;
-            if !f.groups.contains(&r.int(1)?) {
-                return Err(Error::field("lecturer", format!("{key}'s lecture group does not serve this unit: choose one at or above its county")));
+            let (lecturer, group) = lecturer_group(conn, acc, key)?;
+            if !f.groups.contains(&group) {
+                return Err(Error::field("lecturer", format!("{}'s lecture group does not serve this unit: choose one at or above its county", quote(key))));
             }
-            conn.execute("UPDATE requests SET lecturer_id = $1 WHERE id = $2", &[r.int(0)?.into(), id.into()])?;
+            conn.execute("UPDATE requests SET lecturer_id = $1 WHERE id = $2", &[lecturer.into(), id.into()])?;
             note = key.to_owned();
         }
         Step::OpenToClaim => {
@@ -443,12 +436,19 @@ pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, id: i64, input: &StepInpu
             if report.lecturers.is_empty() {
                 report.lecturers = f.view.lecturer.iter().cloned().collect();
             }
-            // The request is the lecturer's warrant for this unit, whatever its own
-            // scope: the state machine has checked that it is the assigned lecturer.
-            let warrant = Account { scope: Scope::All, role: Role::Office, ..acc.clone() };
             // Photos first: another account's photo cannot be slipped into a report.
             let photos = crate::photos::usable(conn, acc, &input.photos)?;
-            let session = scoped::save_session(conn, &warrant, &f.view.campaign, &report, None)?;
+            // The request is where the report goes, whatever the lecturer's own scope:
+            // the state machine has checked that it is the assigned lecturer.
+            let campaign = find_campaign(conn, &f.view.campaign)?;
+            let (unit, bucket) = unit_place(conn, &f.view.unit)?;
+            let row = checked_row(&campaign, unit, &report, nameable(conn, acc, &report.lecturers, "lecturers")?)?;
+            if let Some(ext) = &row.ext_id {
+                if !conn.sessions_by_ext(campaign.id, &[ext.as_str()])?.is_empty() {
+                    return Err(unavailable("ext_id", ext));
+                }
+            }
+            let session = write_session(conn, &campaign, row, bucket, None)?;
             for photo in &photos {
                 conn.execute("INSERT INTO session_photos (session_id, photo_id) VALUES ($1, $2)", &[session.into(), (*photo).into()])?;
             }
@@ -470,8 +470,8 @@ pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, id: i64, input: &StepInpu
     Ok(load(conn, id)?.view)
 }
 
-pub(crate) fn suggest(conn: &mut dyn Conn, acc: &Account, id: i64, today: NaiveDate) -> Result<Vec<Suggestion>, Error> {
-    let f = find(conn, acc, id)?;
+pub(crate) fn suggest(conn: &mut dyn Conn, acc: &Account, reach: Reach, id: i64, today: NaiveDate) -> Result<Vec<Suggestion>, Error> {
+    let f = find(conn, acc, reach, id)?;
     let campaign = find_campaign(conn, &f.view.campaign)?;
     let wanted = KeySet::from_stored(key_set(&campaign.topics, &f.view.topics, "topics")?);
     let mut sql = Sql::new(
@@ -505,26 +505,22 @@ pub(crate) fn suggest(conn: &mut dyn Conn, acc: &Account, id: i64, today: NaiveD
 }
 
 pub(crate) fn plan(conn: &mut dyn Conn, acc: &Account, campaign: &str, input: &PlanInput) -> Result<usize, Error> {
-    acc.check(Action::EditUnit)?;
     if input.units.is_empty() {
         return Err(Error::field("units", "choose at least one unit"));
     }
     if input.to < input.from {
         return Err(Error::field("to", format!("{} is before {}", input.to, input.from)));
     }
-    let rows = conn.query(
-        "SELECT g.division_id FROM lecturers l JOIN lecture_groups g ON g.id = l.group_id WHERE l.key = $1",
-        &[input.lecturer.as_str().into()],
-    )?;
-    let group = rows.first().ok_or_else(|| Error::field("lecturer", format!("unknown lecturer {:?}", input.lecturer)))?.int(0)?;
+    let campaign = find_campaign(conn, campaign)?;
+    let (lecturer, group) = lecturer_group(conn, acc, &input.lecturer)?;
     let days = (input.to - input.from).num_days() + 1;
     for (i, code) in input.units.iter().enumerate() {
-        let (_, _, unit) = scoped::find_unit(conn, acc, code).map_err(|e| match e {
-            Error::NotFound { .. } => Error::field("units", format!("unknown unit {code:?} (or outside your scope)")),
+        let (unit, bucket, view) = find_unit(conn, acc, code).map_err(|e| match e {
+            Error::NotFound { .. } => Error::field("units", format!("unknown unit {} (or outside your scope)", quote(code))),
             other => other,
         })?;
-        if !chain(conn, unit.division.parse().unwrap_or(0))?.contains(&group) {
-            return Err(Error::field("lecturer", format!("{}'s lecture group does not serve {code}", input.lecturer)));
+        if !chain(conn, view.division.parse().unwrap_or(0))?.contains(&group) {
+            return Err(Error::field("lecturer", format!("{}'s lecture group does not serve {}", quote(&input.lecturer), quote(code))));
         }
         // Spread over the range, one unit a day in turn.
         let date = input.from + chrono::Days::new((i as i64 % days) as u64);
@@ -540,9 +536,25 @@ pub(crate) fn plan(conn: &mut dyn Conn, acc: &Account, campaign: &str, input: &P
             status: SessionStatus::Planned,
             title: String::new(),
         };
-        scoped::save_session(conn, &Account { role: Role::Office, ..acc.clone() }, campaign, &report, None)?;
+        write_session(conn, &campaign, checked_row(&campaign, unit, &report, vec![lecturer])?, bucket, None)?;
     }
     Ok(input.units.len())
+}
+
+/// A lecturer the account may name (see `lecturers::nameable`), and its group's division.
+fn lecturer_group(conn: &mut dyn Conn, acc: &Account, key: &str) -> Result<(i64, i64), Error> {
+    let id = nameable(conn, acc, &[key.to_owned()], "lecturer")?[0];
+    let rows = conn.query("SELECT g.division_id FROM lecturers l JOIN lecture_groups g ON g.id = l.group_id WHERE l.id = $1", &[id.into()])?;
+    let group = rows.first().ok_or_else(|| Error::Corrupt(format!("lecturer {id}")))?.int(0)?;
+    Ok((id, group))
+}
+
+/// A unit's id and bucket, wherever it lies: for writes whose place the caller has
+/// established (a request's own unit).
+fn unit_place(conn: &mut dyn Conn, code: &str) -> Result<(i64, i64), Error> {
+    let rows = conn.query("SELECT id, bucket_id FROM units WHERE code = $1", &[code.into()])?;
+    let r = rows.first().ok_or_else(|| Error::Corrupt(format!("unit {code}")))?;
+    Ok((r.int(0)?, r.int(1)?))
 }
 
 pub(crate) fn my_work(conn: &mut dyn Conn, acc: &Account, campaign: &str, today: NaiveDate) -> Result<MyWork, Error> {
@@ -550,57 +562,60 @@ pub(crate) fn my_work(conn: &mut dyn Conn, acc: &Account, campaign: &str, today:
         return Err(Error::Forbidden("this account is not linked to a lecturer (grassroots user add --lecturer KEY)".into()));
     };
     let all = Paging { page: 1, per_page: 500 };
-    let assignments = list(conn, acc, &RequestFilter::default(), all)?
+    let assignments = list(conn, acc, Reach::Own, &RequestFilter::default(), all)?
         .items
         .into_iter()
         .filter(|r| matches!(r.state, RequestState::Assigned | RequestState::Accepted))
         .collect();
-    let claimable = list(conn, acc, &RequestFilter { claimable: true, ..Default::default() }, all)?.items;
+    let claimable = list(conn, acc, Reach::Own, &RequestFilter { claimable: true, ..Default::default() }, all)?.items;
     let c = find_campaign(conn, campaign)?;
     let mut sql = Sql::new("SELECT s.id FROM sessions s JOIN session_lecturers sl ON sl.session_id = s.id WHERE s.status = 'planned'");
     let (l, cid, t) = (sql.bind(lecturer), sql.bind(c.id), sql.bind(today - chrono::Days::new(30)));
     sql.push(&format!(" AND sl.lecturer_id = {l} AND s.campaign_id = {cid} AND s.held_on >= {t} ORDER BY s.held_on, s.id"));
-    let everyone = Account { scope: Scope::All, ..acc.clone() };
+    // The lecturer's own planned sessions, wherever they are.
     let mut planned = Vec::new();
     for r in sql.run(conn)? {
-        planned.push(scoped::session(conn, &everyone, campaign, r.int(0)?)?);
+        planned.push(sessions::by_id(conn, campaign, r.int(0)?)?);
     }
     Ok(MyWork { assignments, claimable, planned })
 }
 
-impl Store {
+impl Scoped<'_> {
     /// A unit (its contact, or a coordinator for it) orders a lecture.
-    pub fn request_lecture(&self, acc: &Account, campaign: &str, input: &RequestInput, now: i64) -> Result<RequestView, Error> {
-        self.write(|c| create(c, acc, campaign, input, now))
+    pub fn request_lecture(&self, campaign: &str, input: &RequestInput, now: i64) -> Result<RequestView, Error> {
+        self.write(Action::RequestCreate, |c, _| create(c, self.acc, campaign, input, now))
     }
 
     /// One request the account may see, with its history.
-    pub fn request(&self, acc: &Account, id: i64) -> Result<RequestView, Error> {
-        self.read(|c| get(c, acc, id))
+    pub fn request(&self, id: i64) -> Result<RequestView, Error> {
+        self.read(Action::RequestRead, |c, reach| Ok(find(c, self.acc, reach, id)?.view))
     }
 
     /// Requests the account may see, newest change first.
-    pub fn requests_as(&self, acc: &Account, f: &RequestFilter, paging: Paging) -> Result<Page<RequestView>, Error> {
-        self.read(|c| list(c, acc, f, paging))
+    pub fn requests(&self, f: &RequestFilter, paging: Paging) -> Result<Page<RequestView>, Error> {
+        self.read(Action::RequestList, |c, reach| list(c, self.acc, reach, f, paging))
     }
 
-    /// Takes a step in a request's life, checked by `domain::request`.
-    pub fn step_request(&self, acc: &Account, id: i64, input: &StepInput, now: i64) -> Result<RequestView, Error> {
-        self.write(|c| step(c, acc, id, input, now))
+    /// Takes a step in a request the account sees, checked by `domain::request`.
+    pub fn step_request(&self, id: i64, input: &StepInput, now: i64) -> Result<RequestView, Error> {
+        let seen = self.acc.reach(Action::RequestRead);
+        self.write(Action::step(input.step), |c, _| step(c, self.acc, seen, id, input, now))
     }
 
     /// Lecturers for a request, best first: by topic match, then load, then distance.
-    pub fn suggest_lecturers(&self, acc: &Account, id: i64, today: NaiveDate) -> Result<Vec<Suggestion>, Error> {
-        self.read(|c| suggest(c, acc, id, today))
+    pub fn suggest_lecturers(&self, id: i64, today: NaiveDate) -> Result<Vec<Suggestion>, Error> {
+        let seen = self.acc.reach(Action::RequestRead);
+        self.read(Action::RequestSuggest, |c, _| suggest(c, self.acc, seen, id, today))
     }
 
-    /// Plans sessions for units without a request, spread over a date range.
-    pub fn plan_sessions(&self, acc: &Account, campaign: &str, input: &PlanInput) -> Result<usize, Error> {
-        self.write(|c| plan(c, acc, campaign, input))
+    /// Plans sessions for units in the account's scope without a request, spread over
+    /// a date range.
+    pub fn plan_sessions(&self, campaign: &str, input: &PlanInput) -> Result<usize, Error> {
+        self.write(Action::SessionPlan, |c, _| plan(c, self.acc, campaign, input))
     }
 
     /// A lecturer's assignments, claimable requests and planned sessions.
-    pub fn my_work(&self, acc: &Account, campaign: &str, today: NaiveDate) -> Result<MyWork, Error> {
-        self.read(|c| my_work(c, acc, campaign, today))
+    pub fn my_work(&self, campaign: &str, today: NaiveDate) -> Result<MyWork, Error> {
+        self.read(Action::RequestWork, |c, _| my_work(c, self.acc, campaign, today))
     }
 }

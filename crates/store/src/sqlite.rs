@@ -318,13 +318,13 @@ impl Conn for SqliteConn {
 
     fn sessions_by_ext(&mut self, campaign: i64, ext_ids: &[&str]) -> Result<Vec<ExistingSession>, Error> {
         let mut st = self.0.prepare_cached(
-            "SELECT s.id, u.bucket_id FROM sessions s JOIN units u ON u.id = s.unit_id
+            "SELECT s.id, s.unit_id, u.bucket_id FROM sessions s JOIN units u ON u.id = s.unit_id
              WHERE s.campaign_id = ?1 AND s.ext_id = ?2",
         )?;
         let mut out = Vec::new();
         for ext in ext_ids {
-            if let Some((id, bucket)) = st.query_row(params![campaign, ext], |r| Ok((r.get(0)?, r.get(1)?))).optional()? {
-                out.push(ExistingSession { ext_id: (*ext).to_owned(), id, bucket });
+            if let Some((id, unit, bucket)) = st.query_row(params![campaign, ext], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional()? {
+                out.push(ExistingSession { ext_id: (*ext).to_owned(), id, unit, bucket });
             }
         }
         Ok(out)

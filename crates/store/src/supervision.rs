@@ -17,13 +17,15 @@ use std::cmp::Ordering;
 
 use chrono::NaiveDate;
 use domain::coverage::CoverageRow;
-use domain::{DivisionCode, Level, RequestState, Role, Scope};
+use domain::{Action, DivisionCode, Level, RequestState, Scope};
 use serde::Serialize;
 
 use crate::accounts::{self, Account};
 use crate::conn::{Campaign, Conn};
 use crate::coverage::{self, CoverageQuery, find_campaign};
-use crate::scoped::{self, Page, Paging, RegionView, Sql, in_scope, paged, under};
+use crate::query::{Page, Paging, Sql, in_scope, paged, under};
+use crate::regions::{self, RegionView};
+use crate::scoped::Scoped;
 use crate::{Error, Store};
 
 /// How long is too long, and how much the lists hold.
@@ -252,17 +254,14 @@ fn ranks<T>(sorted: &[T], same: impl Fn(&T, &T) -> bool) -> Vec<i64> {
 /// else the account's own; the office's default is the tree's only province, if it
 /// has one province (a provincial deployment), else the whole tree.
 fn focus(conn: &mut dyn Conn, acc: &Account, campaign: &str, under: Option<DivisionCode>) -> Result<(Campaign, Option<RegionView>), Error> {
-    if !matches!(acc.role, Role::Office | Role::Coordinator | Role::Supervisor) {
-        return Err(Error::Forbidden(format!("a {} does not supervise: supervision is for coordinators, supervisors and the campaign office", acc.role)));
-    }
     let campaign = find_campaign(conn, campaign)?;
     let code = match (under, &acc.scope) {
         (Some(code), _) => Some(code),
         (None, Scope::Division { code }) => Some(*code),
-        (None, Scope::All) => scoped::only_province(conn)?,
+        (None, Scope::All) => regions::only_province(conn)?,
         (None, Scope::Unit { .. }) => return Err(Error::Forbidden("a unit contact does not supervise".into())),
     };
-    let region = code.map(|c| scoped::region(conn, acc, c)).transpose()?;
+    let region = code.map(|c| regions::region(conn, acc, c)).transpose()?;
     Ok((campaign, region))
 }
 
@@ -536,9 +535,10 @@ struct Alert {
     link: String,
 }
 
-/// Whether an account is told of alerts: the responsible coordinators and the office.
-fn is_notified(acc: &Account) -> bool {
-    matches!(acc.role, Role::Office | Role::Coordinator)
+/// Whether an account is told of alerts: those who act on them, who dispatch
+/// requests in their scope (the responsible coordinators and the office).
+pub fn is_notified(acc: &Account) -> bool {
+    acc.may(Action::RequestAssign) && acc.may(Action::SupervisionRead)
 }
 
 /// How long after its deadline a campaign's trailing regions are still told each day.
@@ -624,26 +624,58 @@ fn notification_of(r: &crate::conn::Record) -> Result<Notification, Error> {
     Ok(Notification { id: r.int(0)?, created: r.int(1)?, kind: r.text(2)?, key: r.text(3)?, text: r.text(4)?, link: r.text(5)?, read: r.int(6)? != 0 })
 }
 
+impl Scoped<'_> {
+    /// Supervision of a campaign from the account's scope (see the module's text).
+    pub fn supervision(&self, campaign: &str, as_of: NaiveDate, now: i64, limits: &Limits) -> Result<Supervision, Error> {
+        self.read(Action::SupervisionRead, |c, _| supervision(c, self.acc, campaign, None, as_of, now, limits))
+    }
+
+    /// [`Scoped::supervision`] of a region in the account's scope (its own by default).
+    pub fn supervision_of(&self, campaign: &str, region: Option<DivisionCode>, as_of: NaiveDate, now: i64, limits: &Limits) -> Result<Supervision, Error> {
+        self.read(Action::SupervisionRead, |c, _| supervision(c, self.acc, campaign, region, as_of, now, limits))
+    }
+
+    /// A page of the account's notifications, newest first.
+    pub fn notifications(&self, paging: Paging) -> Result<Page<Notification>, Error> {
+        let acc = self.acc;
+        self.read(Action::NotificationList, |c, _| {
+            let mut count = Sql::new("SELECT COUNT(*) FROM notifications n WHERE 1 = 1");
+            let p = count.bind(acc.id);
+            count.push(&format!(" AND n.user_id = {p}"));
+            let mut list = Sql::new(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE 1 = 1"));
+            let p = list.bind(acc.id);
+            list.push(&format!(" AND n.user_id = {p}"));
+            paged(c, list, count, "n.created DESC, n.id DESC", paging, notification_of)
+        })
+    }
+
+    /// How many of the account's notifications are unread.
+    pub fn unread_notifications(&self) -> Result<i64, Error> {
+        self.read(Action::NotificationList, |c, _| {
+            let rows = c.query("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read = 0", &[self.acc.id.into()])?;
+            rows.first().map(|r| r.int(0)).transpose().map(Option::unwrap_or_default)
+        })
+    }
+
+    /// Marks one of the account's notifications read; another account's is not found.
+    pub fn mark_read(&self, id: i64) -> Result<Notification, Error> {
+        self.write(Action::NotificationUpdate, |c, _| {
+            let changed = c.execute("UPDATE notifications SET read = 1 WHERE id = $1 AND user_id = $2", &[id.into(), self.acc.id.into()])?;
+            if changed == 0 {
+                return Err(Error::NotFound { what: "notification", key: id.to_string() });
+            }
+            let rows = c.query(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id = $1"), &[id.into()])?;
+            rows.first().map(notification_of).transpose()?.ok_or_else(|| Error::NotFound { what: "notification", key: id.to_string() })
+        })
+    }
+
+    /// Marks all the account's notifications read; gives how many were unread.
+    pub fn mark_all_read(&self) -> Result<u64, Error> {
+        self.write(Action::NotificationUpdate, |c, _| c.execute("UPDATE notifications SET read = 1 WHERE user_id = $1 AND read = 0", &[self.acc.id.into()]))
+    }
+}
+
 impl Store {
-    /// Supervision of a campaign from the account's scope (see the module's text):
-    /// the office, coordinators and supervisors only.
-    pub fn supervision(&self, acc: &Account, campaign: &str, as_of: NaiveDate, now: i64, limits: &Limits) -> Result<Supervision, Error> {
-        self.read(|c| supervision(c, acc, campaign, None, as_of, now, limits))
-    }
-
-    /// [`Store::supervision`] of a region in the account's scope (its own by default).
-    pub fn supervision_of(
-        &self,
-        acc: &Account,
-        campaign: &str,
-        region: Option<DivisionCode>,
-        as_of: NaiveDate,
-        now: i64,
-        limits: &Limits,
-    ) -> Result<Supervision, Error> {
-        self.read(|c| supervision(c, acc, campaign, region, as_of, now, limits))
-    }
-
     /// Tells every coordinator and the office of their new alerts as of `now` (Unix
     /// seconds; `today` is its date where the campaign runs): one notification per
     /// alert and account, ever. Returns how many were added.
@@ -659,44 +691,6 @@ impl Store {
     /// [`Store::notify`] for one account (nothing for roles that are not notified).
     pub fn notify_one(&self, acc: &Account, now: i64, today: NaiveDate, limits: &Limits) -> Result<usize, Error> {
         notify_account(self, acc, now, today, limits)
-    }
-
-    /// A page of the account's notifications, newest first.
-    pub fn notifications(&self, acc: &Account, paging: Paging) -> Result<Page<Notification>, Error> {
-        self.read(|c| {
-            let mut count = Sql::new("SELECT COUNT(*) FROM notifications n WHERE 1 = 1");
-            let p = count.bind(acc.id);
-            count.push(&format!(" AND n.user_id = {p}"));
-            let mut list = Sql::new(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE 1 = 1"));
-            let p = list.bind(acc.id);
-            list.push(&format!(" AND n.user_id = {p}"));
-            paged(c, list, count, "n.created DESC, n.id DESC", paging, notification_of)
-        })
-    }
-
-    /// How many of the account's notifications are unread.
-    pub fn unread_notifications(&self, acc: &Account) -> Result<i64, Error> {
-        self.read(|c| {
-            let rows = c.query("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read = 0", &[acc.id.into()])?;
-            rows.first().map(|r| r.int(0)).transpose().map(Option::unwrap_or_default)
-        })
-    }
-
-    /// Marks one of the account's notifications read; another account's is not found.
-    pub fn mark_read(&self, acc: &Account, id: i64) -> Result<Notification, Error> {
-        self.write(|c| {
-            let changed = c.execute("UPDATE notifications SET read = 1 WHERE id = $1 AND user_id = $2", &[id.into(), acc.id.into()])?;
-            if changed == 0 {
-                return Err(Error::NotFound { what: "notification", key: id.to_string() });
-            }
-            let rows = c.query(&format!("SELECT {NOTIFICATION_COLUMNS} FROM notifications n WHERE n.id = $1"), &[id.into()])?;
-            rows.first().map(notification_of).transpose()?.ok_or_else(|| Error::NotFound { what: "notification", key: id.to_string() })
-        })
-    }
-
-    /// Marks all the account's notifications read; gives how many were unread.
-    pub fn mark_all_read(&self, acc: &Account) -> Result<u64, Error> {
-        self.write(|c| c.execute("UPDATE notifications SET read = 1 WHERE user_id = $1 AND read = 0", &[acc.id.into()]))
     }
 }
 

@@ -115,7 +115,7 @@ fn request(s: &TestStore, acc: &Account, unit: &str, at: i64) -> i64 {
         headcount: 30,
         note: String::new(),
     };
-    s.store.request_lecture(acc, "c1", &input, at).unwrap().id
+    s.store.as_account(acc).request_lecture("c1", &input, at).unwrap().id
 }
 
 fn report(unit: &str, day: &str, headcount: i64) -> SessionInput {
@@ -148,11 +148,11 @@ struct Rated<'a> {
 fn rated(s: &TestStore, w: &World, r: Rated) {
     let t = NOW - 200 * HOUR;
     let id = request(s, &w.daoli, r.unit, t);
-    s.store.step_request(&w.daoli, id, &step(Step::Review), t).unwrap();
-    s.store.step_request(&w.daoli, id, &StepInput { lecturer: Some(r.key.into()), ..step(Step::Assign) }, t).unwrap();
-    s.store.step_request(r.lecturer, id, &step(Step::Accept), t).unwrap();
-    s.store.step_request(r.lecturer, id, &StepInput { report: Some(report(r.unit, r.day, r.headcount)), ..step(Step::Report) }, t).unwrap();
-    s.store.step_request(r.contact, id, &StepInput { rating: Some(r.rating), ..step(Step::Rate) }, t).unwrap();
+    s.store.as_account(&w.daoli).step_request(id, &step(Step::Review), t).unwrap();
+    s.store.as_account(&w.daoli).step_request(id, &StepInput { lecturer: Some(r.key.into()), ..step(Step::Assign) }, t).unwrap();
+    s.store.as_account(r.lecturer).step_request(id, &step(Step::Accept), t).unwrap();
+    s.store.as_account(r.lecturer).step_request(id, &StepInput { report: Some(report(r.unit, r.day, r.headcount)), ..step(Step::Report) }, t).unwrap();
+    s.store.as_account(r.contact).step_request(id, &StepInput { rating: Some(r.rating), ..step(Step::Rate) }, t).unwrap();
 }
 
 fn world(s: &TestStore) -> World {
@@ -181,16 +181,16 @@ fn world(s: &TestStore) -> World {
     w.w[0] = request(s, &w.daoli, "230102001003", NOW - 50 * HOUR);
     w.w[1] = request(s, &w.daoli, "230102001004", NOW - 10 * HOUR);
     w.w[2] = request(s, &w.daoli, "230102002002", NOW - 100 * HOUR);
-    s.store.step_request(&w.daoli, w.w[2], &step(Step::Review), NOW - 30 * HOUR).unwrap();
+    s.store.as_account(&w.daoli).step_request(w.w[2], &step(Step::Review), NOW - 30 * HOUR).unwrap();
     w.w[3] = request(s, &w.daoli, "230102001002", NOW - 80 * HOUR);
-    s.store.step_request(&w.daoli, w.w[3], &step(Step::Review), NOW - 70 * HOUR).unwrap();
-    s.store.step_request(&w.daoli, w.w[3], &StepInput { lecturer: Some("l-daoli".into()), ..step(Step::Assign) }, NOW - 25 * HOUR).unwrap();
+    s.store.as_account(&w.daoli).step_request(w.w[3], &step(Step::Review), NOW - 70 * HOUR).unwrap();
+    s.store.as_account(&w.daoli).step_request(w.w[3], &StepInput { lecturer: Some("l-daoli".into()), ..step(Step::Assign) }, NOW - 25 * HOUR).unwrap();
     w.w[4] = request(s, &w.nangang, "230103001003", NOW - 60 * HOUR);
     w
 }
 
 fn sup(s: &TestStore, acc: &Account) -> Supervision {
-    s.store.supervision(acc, "c1", as_of(), NOW, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", s.name))
+    s.store.as_account(acc).supervision("c1", as_of(), NOW, &Limits::default()).unwrap_or_else(|e| panic!("{}: {e}", s.name))
 }
 
 fn codes<T>(list: &[T], f: impl Fn(&T) -> String) -> Vec<String> {
@@ -216,7 +216,7 @@ fn requests_waiting_too_long_are_those_of_the_scope() {
 
         // Tighter limits catch more; a cap keeps the list short but counts them all.
         let tight = Limits { assignment_hours: 5, acceptance_hours: 5, items: 2, ..Limits::default() };
-        let t = s.store.supervision(&w.daoli, "c1", as_of(), NOW, &tight).unwrap();
+        let t = s.store.as_account(&w.daoli).supervision("c1", as_of(), NOW, &tight).unwrap();
         assert_eq!(t.waiting_total, 4, "w1, w2, w3 and w4");
         assert_eq!(t.waiting.iter().map(|r| r.id).collect::<Vec<_>>(), vec![w.w[0], w.w[2]]);
     });
@@ -232,7 +232,7 @@ fn planned_sessions_past_their_day_are_alerts_of_their_region_only() {
         assert_eq!((p1.unit.as_str(), p1.date, p1.days, p1.lecturers.clone()), ("230102001004", date("2022-11-10"), 6, vec!["l-daoli".to_owned()]));
         assert_eq!(sup(s, &w.nangang).overdue_total, 0, "p2 is not due until the 20th");
         assert_eq!(sup(s, &w.harbin).overdue_total, 1);
-        let later = s.store.supervision(&w.nangang, "c1", date("2022-11-21"), NOW, &Limits::default()).unwrap();
+        let later = s.store.as_account(&w.nangang).supervision("c1", date("2022-11-21"), NOW, &Limits::default()).unwrap();
         assert_eq!(later.overdue_sessions.iter().map(|s| s.unit.as_str()).collect::<Vec<_>>(), vec!["230103001002"]);
     });
 }
@@ -269,15 +269,15 @@ fn regions_are_judged_against_the_straight_line_and_ranked() {
         assert_eq!(codes(&daoli.regions_by_coverage, |r| format!("{}:{}", r.code, r.rank_coverage)), vec!["230102001:1", "230102002:1"]);
 
         // A region in scope may be looked at; one outside is not found.
-        let nangang = s.store.supervision_of(&w.harbin, "c1", Some("230103".parse().unwrap()), as_of(), NOW, &Limits::default()).unwrap();
+        let nangang = s.store.as_account(&w.harbin).supervision_of("c1", Some("230103".parse().unwrap()), as_of(), NOW, &Limits::default()).unwrap();
         assert_eq!(codes(&nangang.trailing, |r| r.code.clone()), vec!["230103001"]);
-        let outside = s.store.supervision_of(&w.daoli, "c1", Some("230103".parse().unwrap()), as_of(), NOW, &Limits::default());
+        let outside = s.store.as_account(&w.daoli).supervision_of("c1", Some("230103".parse().unwrap()), as_of(), NOW, &Limits::default());
         assert!(matches!(outside, Err(Error::NotFound { .. })), "{outside:?}");
 
         // Before the start nothing is expected; after the deadline the target is.
-        let early = s.store.supervision(&w.office, "c1", date("2022-10-20"), NOW, &Limits::default()).unwrap();
+        let early = s.store.as_account(&w.office).supervision("c1", date("2022-10-20"), NOW, &Limits::default()).unwrap();
         assert!(early.trailing.is_empty() && early.expected == 0.0);
-        let late = s.store.supervision(&w.office, "c1", date("2022-12-10"), NOW, &Limits::default()).unwrap();
+        let late = s.store.as_account(&w.office).supervision("c1", date("2022-12-10"), NOW, &Limits::default()).unwrap();
         assert_eq!(codes(&late.trailing, |r| format!("{}:{}", r.code, r.behind)), vec!["2301:5", "2302:1"]);
     });
 }
@@ -300,7 +300,7 @@ fn lecturers_are_ranked_by_sessions_held_and_by_rating() {
         assert_eq!(codes(&daoli.lecturers_by_sessions, |l| l.key.clone()), vec!["l-daoli", "l-daoli2"]);
         let harbin = sup(s, &w.harbin);
         assert_eq!(codes(&harbin.lecturers_by_sessions, |l| l.key.clone()), vec!["l-daoli", "l-daoli2", "l-nangang", "l-harbin"]);
-        let top = s.store.supervision(&w.office, "c1", as_of(), NOW, &Limits { top: 2, ..Limits::default() }).unwrap();
+        let top = s.store.as_account(&w.office).supervision("c1", as_of(), NOW, &Limits { top: 2, ..Limits::default() }).unwrap();
         assert_eq!(top.lecturers_by_sessions.len(), 2);
         assert_eq!(top.lecturers_total, 6);
 
@@ -308,11 +308,11 @@ fn lecturers_are_ranked_by_sessions_held_and_by_rating() {
         // that cost time per session are left out, and said to be.
         assert!(office.detailed);
         // Harbin's counties hold 5 counting sessions, Qiqihar's 1.
-        let light = s.store.supervision(&w.office, "c1", as_of(), NOW, &Limits { detail_up_to: Some(5), ..Limits::default() }).unwrap();
+        let light = s.store.as_account(&w.office).supervision("c1", as_of(), NOW, &Limits { detail_up_to: Some(5), ..Limits::default() }).unwrap();
         assert!(!light.detailed);
         assert!(light.lecturers_by_sessions.is_empty() && light.overdue_sessions.is_empty() && light.overdue_total == 0);
         assert_eq!(light.regions_by_coverage.len(), 2, "the regions are there all the same");
-        let enough = s.store.supervision(&w.office, "c1", as_of(), NOW, &Limits { detail_up_to: Some(6), ..Limits::default() }).unwrap();
+        let enough = s.store.as_account(&w.office).supervision("c1", as_of(), NOW, &Limits { detail_up_to: Some(6), ..Limits::default() }).unwrap();
         assert!(enough.detailed);
         assert_eq!(enough.overdue_total, 1);
     });
@@ -323,16 +323,16 @@ fn only_those_who_supervise_get_supervision() {
     each_backend(|s| {
         let w = world(s);
         for acc in [&w.contact, &w.lecturer] {
-            let r = s.store.supervision(acc, "c1", as_of(), NOW, &Limits::default());
+            let r = s.store.as_account(acc).supervision("c1", as_of(), NOW, &Limits::default());
             assert!(matches!(r, Err(Error::Forbidden(_))), "{}: {r:?}", acc.name);
         }
-        let r = s.store.supervision(&w.office, "nope", as_of(), NOW, &Limits::default());
+        let r = s.store.as_account(&w.office).supervision("nope", as_of(), NOW, &Limits::default());
         assert!(matches!(r, Err(Error::NotFound { what: "campaign", .. })), "{r:?}");
     });
 }
 
 fn kinds(s: &TestStore, acc: &Account) -> Vec<String> {
-    let mut k: Vec<String> = s.store.notifications(acc, Paging { page: 1, per_page: 100 }).unwrap().items.iter().map(|n| format!("{}:{}", n.kind, n.text)).collect();
+    let mut k: Vec<String> = s.store.as_account(acc).notifications(Paging { page: 1, per_page: 100 }).unwrap().items.iter().map(|n| format!("{}:{}", n.kind, n.text)).collect();
     k.sort();
     k
 }
@@ -370,23 +370,23 @@ fn notifications_are_told_once_to_the_responsible_accounts() {
         // A new alert is told once more, to those responsible; the trailing regions
         // are told again the next day.
         let planned = SessionInput { status: SessionStatus::Planned, ..report("230103001004", "2022-11-11", 0) };
-        s.store.save_session(&w.nangang, "c1", &planned, None).unwrap();
+        s.store.as_account(&w.nangang).report_session("c1", &planned).unwrap();
         assert_eq!(s.store.notify(NOW, today, &Limits::default()).unwrap(), 3, "nangang, harbin and the office");
         assert_eq!(s.store.notify(NOW, date("2022-11-17"), &Limits::default()).unwrap(), 3, "a day later: the trailing regions again");
 
         // Reading: one's own only.
-        let page = s.store.notifications(&w.daoli, Paging { page: 1, per_page: 2 }).unwrap();
+        let page = s.store.as_account(&w.daoli).notifications(Paging { page: 1, per_page: 2 }).unwrap();
         assert_eq!((page.total, page.items.len()), (3, 2));
-        assert_eq!(s.store.unread_notifications(&w.daoli).unwrap(), 3);
+        assert_eq!(s.store.as_account(&w.daoli).unread_notifications().unwrap(), 3);
         let id = page.items[0].id;
-        assert!(matches!(s.store.mark_read(&w.nangang, id), Err(Error::NotFound { .. })), "another account's notification is not found");
-        assert_eq!(s.store.unread_notifications(&w.daoli).unwrap(), 3);
-        let read = s.store.mark_read(&w.daoli, id).unwrap();
+        assert!(matches!(s.store.as_account(&w.nangang).mark_read(id), Err(Error::NotFound { .. })), "another account's notification is not found");
+        assert_eq!(s.store.as_account(&w.daoli).unread_notifications().unwrap(), 3);
+        let read = s.store.as_account(&w.daoli).mark_read(id).unwrap();
         assert!(read.read);
-        assert_eq!(s.store.unread_notifications(&w.daoli).unwrap(), 2);
-        assert_eq!(s.store.mark_all_read(&w.daoli).unwrap(), 2);
-        assert_eq!(s.store.unread_notifications(&w.daoli).unwrap(), 0);
-        assert!(s.store.unread_notifications(&w.harbin).unwrap() > 0, "harbin's are its own");
+        assert_eq!(s.store.as_account(&w.daoli).unread_notifications().unwrap(), 2);
+        assert_eq!(s.store.as_account(&w.daoli).mark_all_read().unwrap(), 2);
+        assert_eq!(s.store.as_account(&w.daoli).unread_notifications().unwrap(), 0);
+        assert!(s.store.as_account(&w.harbin).unread_notifications().unwrap() > 0, "harbin's are its own");
 
         // One account at a time: nothing for roles that are not told.
         assert_eq!(s.store.notify_one(&w.supervisor, NOW, today, &Limits::default()).unwrap(), 0);

@@ -147,7 +147,7 @@ pub(crate) async fn authenticate(State(state): State<Shared>, jar: CookieJar, re
     let mut req = req;
     if let Some(token) = token {
         let hash = token_hash(&token);
-        match state.run(move |s| s.signed_in(&hash, now())).await {
+        match state.system(move |s| s.signed_in(&hash, now())).await {
             Ok(Some(found)) => {
                 // A cookie token used as a bearer token (or the reverse) is refused:
                 // each is only good the way it was given.
@@ -251,7 +251,7 @@ async fn check_password(state: &Shared, name: &str, password: &str) -> Result<Ac
     // A name that does not exist costs the same hashing as a wrong password, so that
     // timing does not tell which names exist.
     let found = state
-        .run(move |s| match s.account(&n) {
+        .system(move |s| match s.account(&n) {
             Ok((account, phc)) => Ok(verify_password(&p, &phc).then_some(account)),
             Err(store::Error::NotFound { .. }) => {
                 verify_password(&p, "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG");
@@ -281,7 +281,7 @@ async fn open_session(state: &Shared, account: &Account, jar: CookieJar) -> Resu
     let csrf = new_token();
     let (id, hash, c) = (account.id, token_hash(&token), csrf.clone());
     let t = now();
-    state.run(move |s| s.put_token(id, &hash, TokenKind::Cookie, &c, t, Some(t + COOKIE_LIFE.as_secs() as i64))).await?;
+    state.system(move |s| s.put_token(id, &hash, TokenKind::Cookie, &c, t, Some(t + COOKIE_LIFE.as_secs() as i64))).await?;
     let cookie = Cookie::build((COOKIE, token))
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -378,7 +378,7 @@ async fn me(viewer: Viewer) -> Json<AccountJson> {
 async fn signout(State(state): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
     if let Some(c) = jar.get(COOKIE) {
         let hash = token_hash(c.value());
-        state.run(move |s| s.drop_token(&hash)).await?;
+        state.system(move |s| s.drop_token(&hash)).await?;
     }
     Ok((jar.remove(Cookie::build(COOKIE).path("/")), Redirect::to("/signin")).into_response())
 }

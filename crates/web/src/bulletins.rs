@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, FixedOffset};
+use domain::Action;
 use serde::Deserialize;
 use serde_json::json;
 use store::{BulletinFilter, BulletinInput, BulletinStatus, BulletinView, Page, Paging};
@@ -159,7 +160,18 @@ impl BulletinQuery {
 }
 
 async fn fetch(state: &Shared, acc: Option<store::Account>, f: BulletinFilter, paging: Paging) -> Result<Page<BulletinView>, AppError> {
-    state.run(move |s| s.bulletins(acc.as_ref(), &f, paging)).await
+    match acc {
+        Some(acc) => state.as_account(&acc, move |s| s.bulletins(&f, paging)).await,
+        None => state.public(move |p| p.bulletins(&f, paging)).await,
+    }
+}
+
+/// A bulletin the viewer (signed in or not) may read, and every campaign.
+async fn one(state: &Shared, acc: Option<store::Account>, id: i64) -> Result<(BulletinView, Vec<store::Campaign>), AppError> {
+    match acc {
+        Some(acc) => state.as_account(&acc, move |s| Ok((s.bulletin(id)?, s.campaigns()?))).await,
+        None => state.public(move |p| Ok((p.bulletin(id)?, p.campaigns()?))).await,
+    }
 }
 
 /// Bulletins, newest first: published ones for everyone (no sign-in needed), and the
@@ -176,8 +188,7 @@ async fn list_api(State(state): State<Shared>, viewer: MaybeViewer, Query(q): Qu
     responses((status = 200, body = BulletinView), (status = 404, body = crate::error::ErrorJson)))]
 async fn get_api(State(state): State<Shared>, viewer: MaybeViewer, Path(id): Path<String>) -> Result<Json<BulletinView>, AppError> {
     let id = bulletin_id(&id)?;
-    let acc = account(&viewer);
-    Ok(Json(state.run(move |s| s.bulletin(acc.as_ref(), id)).await?))
+    Ok(Json(one(&state, account(&viewer), id).await?.0))
 }
 
 fn bulletin_id(s: &str) -> Result<i64, AppError> {
@@ -210,13 +221,16 @@ impl BulletinBody {
 }
 
 async fn save(state: &Shared, viewer: &Viewer, input: BulletinInput, id: Option<i64>) -> Result<BulletinView, AppError> {
-    let acc = viewer.account.clone();
-    state.run(move |s| s.save_bulletin(&acc, &input, id, now())).await
+    state
+        .as_account(&viewer.account, move |s| match id {
+            Some(id) => s.change_bulletin(id, &input, now()),
+            None => s.add_bulletin(&input, now()),
+        })
+        .await
 }
 
 async fn publish(state: &Shared, viewer: &Viewer, id: i64) -> Result<BulletinView, AppError> {
-    let acc = viewer.account.clone();
-    state.run(move |s| s.publish_bulletin(&acc, id, now())).await
+    state.as_account(&viewer.account, move |s| s.publish_bulletin(id, now())).await
 }
 
 /// Writes a draft (the office, or a coordinator for its scope).
@@ -247,7 +261,7 @@ async fn publish_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path
 /// The context every public page shares: whether the viewer writes bulletins (for a
 /// link to the authors' side) and its form token.
 fn public_ctx(viewer: &MaybeViewer, ctx: serde_json::Value) -> serde_json::Value {
-    let author = viewer.as_ref().is_some_and(|Extension(v)| store::writes_bulletins(&v.account));
+    let author = viewer.as_ref().is_some_and(|Extension(v)| v.account.may(Action::BulletinCreate));
     let csrf = viewer.as_ref().map(|Extension(v)| v.csrf.clone());
     merge(ctx, json!({ "author": author, "csrf": csrf }))
 }
@@ -271,8 +285,7 @@ async fn list_page(State(state): State<Shared>, lang: Lang, viewer: MaybeViewer,
 
 async fn detail_page(State(state): State<Shared>, lang: Lang, viewer: MaybeViewer, Path(id): Path<String>) -> Result<Response, Shown> {
     let id = bulletin_id(&id).shown(lang)?;
-    let acc = account(&viewer);
-    let (b, campaigns) = state.run(move |s| Ok((s.bulletin(acc.as_ref(), id)?, s.campaigns()?))).await.shown(lang)?;
+    let (b, campaigns) = one(&state, account(&viewer), id).await.shown(lang)?;
     let campaign = b.campaign.as_ref().and_then(|k| campaigns.iter().find(|c| &c.key == k)).map(|c| c.title.clone());
     let sessions: Vec<_> = b
         .sessions
@@ -354,11 +367,7 @@ async fn feed(State(state): State<Shared>, lang: Lang, headers: HeaderMap) -> Re
 // The authors' pages
 
 fn check_author(viewer: &Viewer, lang: Lang) -> Result<(), Shown> {
-    if store::writes_bulletins(&viewer.account) {
-        Ok(())
-    } else {
-        Err(Shown(store::Error::Forbidden(format!("a {} does not write bulletins", viewer.account.role)).into(), lang))
-    }
+    viewer.account.allow(Action::BulletinCreate).map(drop).shown(lang)
 }
 
 #[derive(Debug, Deserialize)]
@@ -445,7 +454,7 @@ impl FormValues {
 }
 
 async fn form_page(state: &Shared, viewer: &Viewer, lang: Lang, v: &FormValues, id: Option<i64>, error: Option<&AppError>) -> Result<Response, Shown> {
-    let campaigns = state.run(|s| s.campaigns()).await.shown(lang)?;
+    let campaigns = state.as_account(&viewer.account, |s| s.campaigns()).await.shown(lang)?;
     let err = |name: &str| error.filter(|e| e.field_name() == Some(name)).map(|e| e.public_message());
     let known = ["title", "body", "campaign", "sessions", "photo", "photos"];
     let general = error.filter(|e| e.field_name().is_none_or(|f| !known.contains(&f))).map(|e| e.public_message());
@@ -468,14 +477,14 @@ async fn form_page(state: &Shared, viewer: &Viewer, lang: Lang, v: &FormValues, 
 
 async fn new_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer) -> Result<Response, Shown> {
     check_author(&viewer, lang)?;
-    let campaign = state.run(|s| s.campaigns()).await.shown(lang)?.first().map(|c| c.key.clone()).unwrap_or_default();
+    let campaign = state.as_account(&viewer.account, |s| s.campaigns()).await.shown(lang)?.first().map(|c| c.key.clone()).unwrap_or_default();
     form_page(&state, &viewer, lang, &FormValues { campaign, ..Default::default() }, None, None).await
 }
 
 async fn edit_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(id): Path<String>) -> Result<Response, Shown> {
     let id = bulletin_id(&id).shown(lang)?;
     let acc = viewer.account.clone();
-    let b = state.run(move |s| s.bulletin_to_edit(&acc, id)).await.shown(lang)?;
+    let b = state.as_account(&acc, move |s| s.bulletin_to_edit(id)).await.shown(lang)?;
     form_page(&state, &viewer, lang, &FormValues::of(&b), Some(id), None).await
 }
 
@@ -528,7 +537,7 @@ async fn submit(state: Shared, viewer: Viewer, lang: Lang, form: Multipart, id: 
     if let Some(id) = id {
         // Not found (or not the viewer's to edit) before anything is stored.
         let acc = viewer.account.clone();
-        state.run(move |s| s.bulletin_to_edit(&acc, id)).await.shown(lang)?;
+        state.as_account(&acc, move |s| s.bulletin_to_edit(id)).await.shown(lang)?;
     }
     let Submitted { mut values, uploads, publish: and_publish, refused } = read_form(form).await.shown(lang)?;
     let mut failed = refused;
@@ -576,7 +585,7 @@ async fn publish_form(State(state): State<Shared>, PageViewer(viewer, lang): Pag
         // A draft that may not be published as it is (no text yet): to its form.
         Err(e) if e.status() == StatusCode::UNPROCESSABLE_ENTITY => {
             let acc = viewer.account.clone();
-            let b = state.run(move |s| s.bulletin_to_edit(&acc, id)).await.shown(lang)?;
+            let b = state.as_account(&acc, move |s| s.bulletin_to_edit(id)).await.shown(lang)?;
             form_page(&state, &viewer, lang, &FormValues::of(&b), Some(id), Some(&e)).await
         }
         Err(e) => Err(Shown(e, lang)),

@@ -113,25 +113,24 @@ fn field_of(message: &str) -> &str {
 
 /// Every campaign.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, body = Vec<CampaignJson>)))]
-async fn list_api(State(state): State<Shared>, _viewer: Viewer) -> Result<Json<Vec<CampaignJson>>, AppError> {
-    let specs = state.run(|s| s.campaigns()?.iter().map(|c| s.campaign_spec(&c.key)).collect::<Result<Vec<_>, _>>()).await?;
+async fn list_api(State(state): State<Shared>, viewer: Viewer) -> Result<Json<Vec<CampaignJson>>, AppError> {
+    let specs = state.as_account(&viewer.account, |s| s.campaigns()?.iter().map(|c| s.campaign_spec(&c.key)).collect::<Result<Vec<_>, _>>()).await?;
     Ok(Json(specs.iter().map(to_json).collect()))
 }
 
 /// One campaign.
 #[utoipa::path(get, path = "/api/v1/campaigns/{key}", tag = "campaigns", params(("key" = String, Path)),
     responses((status = 200, body = CampaignJson), (status = 404, body = crate::error::ErrorJson)))]
-async fn get_api(State(state): State<Shared>, _viewer: Viewer, Path(key): Path<String>) -> Result<Json<CampaignJson>, AppError> {
-    Ok(Json(to_json(&state.run(move |s| s.campaign_spec(&key)).await?)))
+async fn get_api(State(state): State<Shared>, viewer: Viewer, Path(key): Path<String>) -> Result<Json<CampaignJson>, AppError> {
+    Ok(Json(to_json(&state.as_account(&viewer.account, move |s| s.campaign_spec(&key)).await?)))
 }
 
 async fn save(state: &Shared, viewer: &Viewer, key: String, c: CampaignJson) -> Result<CampaignSpec, AppError> {
-    viewer.account.check(domain::Action::EditCampaign)?;
-    let acc = viewer.account.clone();
-    let spec = state.run(move |s| s.campaign_spec(&key)).await?;
+    viewer.account.allow(domain::Action::CampaignUpdate)?;
+    let spec = state.as_account(&viewer.account, move |s| s.campaign_spec(&key)).await?;
     let spec = edited(spec, &c)?;
     let s2 = spec.clone();
-    state.run(move |s| s.apply_campaign_as(&acc, &s2)).await?;
+    state.as_account(&viewer.account, move |s| s.change_campaign(&s2)).await?;
     Ok(spec)
 }
 
@@ -172,9 +171,9 @@ fn form_ctx(lang: Lang, key: &str, f: &SettingsForm, error: Option<&AppError>) -
 }
 
 async fn settings_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::EditCampaign).shown(lang)?;
+    viewer.account.allow(domain::Action::CampaignUpdate).shown(lang)?;
     let k = key.clone();
-    let spec = to_json(&state.run(move |s| s.campaign_spec(&k)).await.shown(lang)?);
+    let spec = to_json(&state.as_account(&viewer.account, move |s| s.campaign_spec(&k)).await.shown(lang)?);
     let f = SettingsForm { title: spec.title, deadline: spec.deadline.to_string(), target: spec.target.to_string(), topics: topics_text(&spec.topics) };
     Ok(render::page(&state, &viewer, lang, "form.html", form_ctx(lang, &key, &f, None)).await?.into_response())
 }

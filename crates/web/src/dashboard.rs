@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use domain::{Level, Role};
+use domain::{Action, Level};
 use domain::coverage::CoverageRow;
 use serde::Deserialize;
 use serde_json::json;
@@ -37,7 +37,7 @@ async fn home(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer)
     if let domain::Scope::Unit { unit, .. } = &viewer.account.scope {
         return Ok(Redirect::to(&format!("/units/{unit}")).into_response());
     }
-    let campaigns = state.run(|s| s.campaigns()).await.shown(lang)?;
+    let campaigns = state.as_account(&viewer.account, |s| s.campaigns()).await.shown(lang)?;
     match campaigns.first() {
         Some(c) => Ok(Redirect::to(&format!("/campaigns/{}", c.key)).into_response()),
         None => Ok(render::page(&state, &viewer, lang, "error.html", json!({ "status": 404, "message": "no campaign yet: apply one with `grassroots campaign apply`" })).await?.into_response()),
@@ -78,8 +78,8 @@ impl CoverageParams {
 }
 
 async fn coverage(state: &Shared, viewer: &Viewer, key: &str, p: &CoverageParams) -> Result<Vec<CoverageRow>, AppError> {
-    let (acc, q) = (viewer.account.clone(), p.query(key)?);
-    state.run(move |s| s.coverage_as(&acc, &q)).await
+    let (q, export) = (p.query(key)?, p.format != Format::Json);
+    state.as_account(&viewer.account, move |s| if export { s.export_coverage(&q) } else { s.coverage(&q) }).await
 }
 
 fn coverage_table(rows: Vec<CoverageRow>) -> Table {
@@ -137,7 +137,7 @@ pub(crate) struct ProgressParams {
     responses((status = 200, body = RegionProgress), (status = 404, body = crate::error::ErrorJson)))]
 async fn progress_api(State(state): State<Shared>, viewer: Viewer, Path(key): Path<String>, Query(p): Query<ProgressParams>) -> Result<Json<RegionProgress>, AppError> {
     let (acc, region, as_of) = (viewer.account, division_param("region", &p.region)?, p.as_of.unwrap_or_else(today));
-    Ok(Json(state.run(move |s| s.progress(&acc, &key, region, as_of)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.progress(&key, region, as_of)).await?))
 }
 
 /// A region the account may see, with its ancestors.
@@ -146,7 +146,7 @@ async fn progress_api(State(state): State<Shared>, viewer: Viewer, Path(key): Pa
 async fn region_api(State(state): State<Shared>, viewer: Viewer, Path(code): Path<String>) -> Result<Json<RegionView>, AppError> {
     let code = division_param("code", &code)?.ok_or_else(|| AppError::field("code", "must not be empty"))?;
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.region(&acc, code)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.region(code)).await?))
 }
 
 /// The time line as an SVG: covered share by day, the straight line from the start
@@ -203,11 +203,12 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     }
     let as_of = p.as_of.unwrap_or_else(today);
     let under = division_param("under", &p.under).shown(lang)?;
-    let (acc, k) = (viewer.account.clone(), key.clone());
+    let k = key.clone();
     let q = p.query(&key).shown(lang)?;
     let now = crate::supervision::now();
     let (campaign, progress, region, rows, uncovered, sup, unread) = state
-        .run(move |s| {
+        .as_account(&viewer.account, move |s| {
+            let acc = s.account().clone();
             let campaign = s.campaign(&k)?;
             // A tree of one province (a provincial deployment) opens on its cities.
             let under = match (under, acc.scope.root()) {
@@ -216,18 +217,17 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
             };
             let mut q = q;
             q.under = under;
-            let progress = s.progress(&acc, &k, under, as_of)?;
+            let progress = s.progress(&k, under, as_of)?;
             let region = match under.or(acc.scope.root()) {
-                Some(code) => Some(s.region(&acc, code)?),
+                Some(code) => Some(s.region(code)?),
                 None => None,
             };
             let level = region.as_ref().map_or(Level::Province, |r| r.level);
             // Those who supervise see the alerts and rankings of the region; the
             // dashboard shows a few of each.
-            let supervises = matches!(acc.role, Role::Office | Role::Coordinator | Role::Supervisor);
             let limits = Limits { top: 5, items: 5, detail_up_to: Some(DETAIL_UP_TO), ..Limits::default() };
-            let sup = if supervises { Some(s.supervision_of(&acc, &k, under, as_of, now, &limits)?) } else { None };
-            let unread = if crate::supervision::is_notified(acc.role) { Some(s.unread_notifications(&acc)?) } else { None };
+            let sup = if acc.may(Action::SupervisionRead) { Some(s.supervision_of(&k, under, as_of, now, &limits)?) } else { None };
+            let unread = if store::is_notified(&acc) { Some(s.unread_notifications()?) } else { None };
             let (rows, uncovered) = if level < Level::Township {
                 // The supervision's standings are the report one level down; a level
                 // asked for by name is the plain report.
@@ -237,14 +237,14 @@ async fn dashboard(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
                         rows.sort_by(|a, b| a.code.cmp(&b.code));
                         rows.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect()
                     }
-                    _ => s.coverage_as(&acc, &q)?.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
+                    _ => s.coverage(&q)?.iter().map(|r| serde_json::to_value(r).unwrap_or_default()).collect(),
                 };
                 (rows, None)
             } else {
                 // Below a township the regions are the units themselves: list those
                 // still to cover.
                 let f = UnitFilter { under: region.as_ref().and_then(|r| r.code.parse().ok()), uncovered: Some((k.clone(), as_of)), ..Default::default() };
-                (Vec::new(), Some(s.units_as(&acc, &f, Paging { page: 1, per_page: 200 })?))
+                (Vec::new(), Some(s.units(&f, Paging { page: 1, per_page: 200 })?))
             };
             Ok((campaign, progress, region, rows, uncovered, sup, unread))
         })

@@ -36,11 +36,10 @@ pub(crate) struct MyQuery {
 }
 
 async fn work(state: &Shared, viewer: &Viewer, campaign: String) -> Result<(String, MyWork), AppError> {
-    let acc = viewer.account.clone();
     state
-        .run(move |s| {
+        .as_account(&viewer.account, move |s| {
             let key = if campaign.is_empty() { s.campaigns()?.first().map(|c| c.key.clone()).unwrap_or_default() } else { campaign };
-            let work = s.my_work(&acc, &key, today())?;
+            let work = s.my_work(&key, today())?;
             Ok((key, work))
         })
         .await
@@ -60,10 +59,9 @@ async fn my_page(State(state): State<Shared>, PageViewer(viewer, lang): PageView
 }
 
 async fn report_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(id): Path<i64>) -> Result<Response, Shown> {
-    let acc = viewer.account.clone();
     let (request, campaign) = state
-        .run(move |s| {
-            let r = s.request(&acc, id)?;
+        .as_account(&viewer.account, move |s| {
+            let r = s.request(id)?;
             let c = s.campaign(&r.campaign)?;
             Ok((r, c))
         })

@@ -47,8 +47,8 @@ pub(crate) struct LecturerQuery {
 }
 
 async fn fetch(state: &Shared, viewer: &Viewer, q: &LecturerQuery) -> Result<Page<LecturerView>, AppError> {
-    let (acc, text, under, p) = (viewer.account.clone(), q.q.clone(), division_param("under", &q.under)?, paging(q.page, q.per_page, q.format));
-    state.run(move |s| s.lecturers_as(&acc, &text, under, p)).await
+    let (text, under, p, export) = (q.q.clone(), division_param("under", &q.under)?, paging(q.page, q.per_page, q.format), q.format != Format::Json);
+    state.as_account(&viewer.account, move |s| if export { s.export_lecturers(&text, under) } else { s.lecturers(&text, under, p) }).await
 }
 
 /// Lecturers of the groups the account sees.
@@ -72,7 +72,7 @@ async fn list_api(State(state): State<Shared>, viewer: Viewer, Query(q): Query<L
     responses((status = 200, body = LecturerView), (status = 404, body = crate::error::ErrorJson)))]
 async fn get_api(State(state): State<Shared>, viewer: Viewer, Path(key): Path<String>) -> Result<Json<LecturerView>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.lecturer(&acc, &key)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.lecturer(&key)).await?))
 }
 
 /// A lecturer as a form or the API sends it.
@@ -102,8 +102,13 @@ impl LecturerBody {
 }
 
 async fn save(state: &Shared, viewer: &Viewer, body: &LecturerBody, existing: Option<String>) -> Result<LecturerView, AppError> {
-    let (acc, input) = (viewer.account.clone(), body.input()?);
-    state.run(move |s| s.save_lecturer(&acc, &input, existing.as_deref())).await
+    let input = body.input()?;
+    state
+        .as_account(&viewer.account, move |s| match existing {
+            Some(key) => s.change_lecturer(&key, &input),
+            None => s.add_lecturer(&input),
+        })
+        .await
 }
 
 /// Adds a lecturer (creating its lecture group if needed).
@@ -135,7 +140,7 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
         .collect();
     let params = vec![("q", q.q.clone()), ("under", q.under.clone())];
     let export = |f: &str| render::url("/lecturers", &[("q", q.q.clone()), ("under", q.under.clone()), ("format", f.to_owned())]);
-    let actions = if viewer.account.role.may(domain::Action::EditLecturer) { vec![json!({ "label": lang.t("add"), "href": "/lecturers/new" })] } else { vec![] };
+    let actions = if viewer.account.may(domain::Action::LecturerCreate) { vec![json!({ "label": lang.t("add"), "href": "/lecturers/new" })] } else { vec![] };
     let ctx = merge(
         json!({ "title": lang.t("lecturers"), "q": q.q, "columns": [lang.t("name"), "key", lang.t("group"), lang.t("topics")], "rows": rows,
                 "filters": if q.under.is_empty() { vec![] } else { vec![json!({ "name": "under", "value": q.under })] },
@@ -147,8 +152,8 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
 
 async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>) -> Result<Response, Shown> {
     let (acc, k) = (viewer.account.clone(), key.clone());
-    let l = state.run(move |s| s.lecturer(&acc, &k)).await.shown(lang)?;
-    let actions = if viewer.account.role.may(domain::Action::EditLecturer) { vec![json!({ "label": lang.t("edit"), "href": format!("/lecturers/{key}/edit") })] } else { vec![] };
+    let l = state.as_account(&acc, move |s| s.lecturer(&k)).await.shown(lang)?;
+    let actions = if viewer.account.may(domain::Action::LecturerUpdate) { vec![json!({ "label": lang.t("edit"), "href": format!("/lecturers/{key}/edit") })] } else { vec![] };
     let ctx = json!({
         "title": l.name,
         "fields": [
@@ -178,16 +183,16 @@ fn form_ctx(lang: Lang, body: &LecturerBody, existing: Option<&str>, error: Opti
 }
 
 async fn new_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::EditLecturer).shown(lang)?;
+    viewer.account.allow(domain::Action::LecturerCreate).shown(lang)?;
     let group = viewer.account.scope.root().map(|c| c.to_string()).unwrap_or_default();
     let body = LecturerBody { key: String::new(), name: String::new(), group, topics: String::new() };
     Ok(render::page(&state, &viewer, lang, "form.html", form_ctx(lang, &body, None, None)).await?.into_response())
 }
 
 async fn edit_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::EditLecturer).shown(lang)?;
+    viewer.account.allow(domain::Action::LecturerUpdate).shown(lang)?;
     let (acc, k) = (viewer.account.clone(), key.clone());
-    let l = state.run(move |s| s.lecturer(&acc, &k)).await.shown(lang)?;
+    let l = state.as_account(&acc, move |s| s.lecturer(&k)).await.shown(lang)?;
     let body = LecturerBody { key: l.key, name: l.name, group: l.group, topics: l.topics.join(";") };
     Ok(render::page(&state, &viewer, lang, "form.html", form_ctx(lang, &body, Some(&key), None)).await?.into_response())
 }

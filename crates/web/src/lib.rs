@@ -40,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
-use store::Store;
+use store::{Account, Store};
 
 pub use auth::{hash_password, new_token, token_hash};
 pub use error::AppError;
@@ -98,9 +98,52 @@ impl AppState {
         Arc::new(AppState { store: Some(Arc::new(store)), throttle: Mutex::new(HashMap::new()), media, meeting_states })
     }
 
-    /// Runs a store call on the blocking pool: the store's drivers are synchronous,
-    /// and a database call must not hold up the runtime's threads.
-    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, AppError>
+    /// Runs `f` on the blocking pool with the store as `acc` sees it: the one way a
+    /// handler reaches the campaign's data on an account's behalf (the handle checks
+    /// the permission table and confines every query to the account's scope). The
+    /// store's drivers are synchronous, and a database call must not hold up the
+    /// runtime's threads.
+    pub(crate) async fn as_account<T, F>(&self, acc: &Account, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(store::Scoped<'_>) -> Result<T, store::Error> + Send + 'static,
+    {
+        let acc = acc.clone();
+        self.blocking(move |s| f(s.as_account(&acc))).await
+    }
+
+    /// Runs `f` with the store as a visitor (no account) sees it: published things only.
+    pub(crate) async fn public<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(store::Public<'_>) -> Result<T, store::Error> + Send + 'static,
+    {
+        self.blocking(move |s| f(s.public())).await
+    }
+
+    /// Runs `f` with what a meeting's join link opens (`None` if it opens nothing): one
+    /// venue of one open meeting, checked again at every call.
+    pub(crate) async fn link<T, F>(&self, token: String, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(Option<store::Link<'_>>) -> Result<T, store::Error> + Send + 'static,
+    {
+        self.blocking(move |s| f(s.meeting_link(&token)?)).await
+    }
+
+    /// Runs `f` with the store itself, for what no account does: signing in (finding
+    /// the account a name or token stands for) and the background notifier. Nothing
+    /// else calls this (the tidy test in `tests/tidy.rs` holds every other module to
+    /// the handles above).
+    pub(crate) async fn system<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, store::Error> + Send + 'static,
+    {
+        self.blocking(f).await
+    }
+
+    async fn blocking<T, F>(&self, f: F) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnOnce(&Store) -> Result<T, store::Error> + Send + 'static,

@@ -13,9 +13,10 @@ use axum::{Json, Router};
 use conference::core::MeetingId;
 use conference::driver::Request;
 use conference::meeting::{Command, Meeting, VenueId};
+use domain::Action;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use store::{AgendaItem, Branches, MeetingInput, MeetingView, Pass};
+use store::{Account, AgendaItem, Branches, MeetingInput, MeetingView, Pass, Place};
 
 use crate::auth::{PageViewer, Viewer};
 use crate::error::AppError;
@@ -41,6 +42,7 @@ pub(crate) static MESSAGES: crate::i18n::Messages = &[
     ("mt_link", "入会链接", "Join link"),
     ("mt_listed", "指定单位", "These units"),
     ("mt_main", "主会场单位代码", "Main venue (unit code)"),
+    ("mt_main_hall", "或：主会场为此区划的会议室（区划代码）", "Or: the main venue is this division's hall (division code)"),
     ("mt_meetings", "视频会议", "Meetings"),
     ("mt_mute", "静音", "Mute"),
     ("mt_mute_all", "分会场全部静音", "Mute all branches"),
@@ -98,8 +100,12 @@ pub(crate) struct MeetingBody {
     /// The agenda.
     #[serde(default)]
     agenda: Vec<AgendaItem>,
-    /// The main venue's unit code.
+    /// The main venue's unit code (or leave it empty and give `main_hall`).
+    #[serde(default)]
     main: String,
+    /// The division whose hall is the main venue (the province's, say), instead of a unit.
+    #[serde(default)]
+    main_hall: String,
     /// `units` (the codes in `units`), `cities` or `counties` (every one under `under`).
     #[serde(default)]
     branches: String,
@@ -121,13 +127,18 @@ impl MeetingBody {
             "counties" => Branches::EveryCounty(under()?),
             _ => Branches::Units(self.units.iter().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect()),
         };
-        Ok(MeetingInput { title: self.title.clone(), starts_at: self.starts_at.clone(), campaign: Some(self.campaign.clone()).filter(|c| !c.is_empty()), agenda: self.agenda.clone(), main: self.main.clone(), branches })
+        let main = match crate::units::division_param("main_hall", &self.main_hall)? {
+            Some(code) => Place::Hall(code),
+            None if self.main.trim().is_empty() => return Err(AppError::field("main", "give the main venue's unit, or a division for its hall")),
+            None => Place::Unit(self.main.trim().to_owned()),
+        };
+        Ok(MeetingInput { title: self.title.clone(), starts_at: self.starts_at.clone(), campaign: Some(self.campaign.clone()).filter(|c| !c.is_empty()), agenda: self.agenda.clone(), main, branches })
     }
 }
 
 async fn create(state: &Shared, viewer: &Viewer, body: &MeetingBody) -> Result<MeetingView, AppError> {
-    let (acc, input) = (viewer.account.clone(), body.input()?);
-    state.run(move |s| s.create_meeting(&acc, &input, &mut || crate::auth::new_token(), now())).await
+    let input = body.input()?;
+    state.as_account(&viewer.account, move |s| s.create_meeting(&input, &mut || crate::auth::new_token(), now())).await
 }
 
 /// Creates a meeting with its venues (each with its own join link).
@@ -141,7 +152,7 @@ async fn create_api(State(state): State<Shared>, viewer: Viewer, Json(body): Jso
 #[utoipa::path(get, path = "/api/v1/meetings", tag = "meetings", responses((status = 200, body = Vec<MeetingView>), (status = 403, body = crate::error::ErrorJson)))]
 async fn list_api(State(state): State<Shared>, viewer: Viewer) -> Result<Json<Vec<MeetingView>>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.meetings(&acc)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.meetings()).await?))
 }
 
 /// One meeting with its venues and their sign-in.
@@ -149,7 +160,7 @@ async fn list_api(State(state): State<Shared>, viewer: Viewer) -> Result<Json<Ve
     responses((status = 200, body = MeetingView), (status = 404, body = crate::error::ErrorJson)))]
 async fn get_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path<i64>) -> Result<Json<MeetingView>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.meeting(&acc, id)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.meeting(id)).await?))
 }
 
 /// What closing did.
@@ -159,35 +170,49 @@ pub(crate) struct Closed {
     sessions: usize,
 }
 
-/// Closes the meeting (its links stop working) and turns the venues that signed in into
-/// held sessions of its campaign.
-async fn close(state: &Shared, meeting: i64) -> Result<usize, AppError> {
+/// Who closes a meeting: the office's account, or the chair's link.
+enum Closer {
+    Account(Account),
+    Chair(String),
+}
+
+/// Closes the meeting (its links stop working) and turns the units' venues that signed
+/// in into held sessions of its campaign (halls' attendance stays in the record).
+async fn close(state: &Shared, meeting: i64, by: Closer) -> Result<usize, AppError> {
     if let Some(media) = &state.media {
         let (tx, rx) = tokio::sync::oneshot::channel();
         media.send(Request::Close { meeting: MeetingId(meeting), reply: Box::new(move |m| drop(tx.send(m))) });
         let _ = rx.await;
     }
-    let made = state.run(move |s| s.close_meeting(meeting, today(), now())).await?;
+    let made = match by {
+        Closer::Account(acc) => state.as_account(&acc, move |s| s.close_meeting(meeting, today(), now())).await?,
+        Closer::Chair(token) => state.link(token, |l| l.ok_or_else(link_not_found)?.close(today(), now())).await?,
+    };
     let _ = state.meeting_states.send((meeting, json!({ "type": "closed" }).to_string()));
     Ok(made)
+}
+
+fn link_not_found() -> store::Error {
+    store::Error::NotFound { what: "meeting link", key: String::new() }
 }
 
 /// Closes a meeting.
 #[utoipa::path(post, path = "/api/v1/meetings/{id}/close", tag = "meetings", params(("id" = i64, Path)),
     responses((status = 200, body = Closed), (status = 404, body = crate::error::ErrorJson)))]
 async fn close_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path<i64>) -> Result<Json<Closed>, AppError> {
-    let acc = viewer.account.clone();
-    state.run(move |s| s.meeting(&acc, id)).await?;
-    Ok(Json(Closed { sessions: close(&state, id).await? }))
+    // Refused (or not found) before the media server is told anything.
+    viewer.account.allow(domain::Action::MeetingClose)?;
+    state.as_account(&viewer.account, move |s| s.meeting(id)).await?;
+    Ok(Json(Closed { sessions: close(&state, id, Closer::Account(viewer.account.clone())).await? }))
 }
 
 fn link(m: &MeetingView) -> Vec<Value> {
-    m.venues.iter().map(|v| json!({ "name": v.name, "unit": v.unit, "main": v.main, "href": format!("/m/{}", v.token), "headcount": v.headcount, "signed_in": v.signed_in.is_some() })).collect()
+    m.venues.iter().map(|v| json!({ "name": v.name, "unit": v.unit, "hall": v.hall, "main": v.main, "href": format!("/m/{}", v.token), "headcount": v.headcount, "signed_in": v.signed_in.is_some() })).collect()
 }
 
 async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer) -> Result<Response, Shown> {
     let acc = viewer.account.clone();
-    let list = state.run(move |s| s.meetings(&acc)).await.shown(lang)?;
+    let list = state.as_account(&acc, move |s| s.meetings()).await.shown(lang)?;
     let items: Vec<Value> = list.iter().map(|m| json!({ "id": m.id, "title": m.title, "starts_at": m.starts_at, "state": m.state, "venues": m.venues.len() })).collect();
     let ctx = json!({ "title": lang.t("mt_meetings"), "meetings": items, "error": null });
     Ok(render::page(&state, &viewer, lang, "meetings.html", ctx).await?.into_response())
@@ -202,7 +227,10 @@ struct MeetingForm {
     campaign: String,
     #[serde(default)]
     agenda: String,
+    #[serde(default)]
     main: String,
+    #[serde(default)]
+    main_hall: String,
     #[serde(default)]
     branches: String,
     #[serde(default)]
@@ -227,6 +255,7 @@ async fn create_form(State(state): State<Shared>, PageViewer(viewer, lang): Page
         campaign: f.campaign,
         agenda,
         main: f.main,
+        main_hall: f.main_hall,
         branches: f.branches,
         units: f.units.split([',', '\n', ' ']).map(str::to_owned).collect(),
         under: f.under,
@@ -235,7 +264,7 @@ async fn create_form(State(state): State<Shared>, PageViewer(viewer, lang): Page
         Ok(m) => Ok(Redirect::to(&format!("/meetings/{}", m.id)).into_response()),
         Err(e) if e.status().as_u16() == 422 => {
             let acc = viewer.account.clone();
-            let list = state.run(move |s| s.meetings(&acc)).await.shown(lang)?;
+            let list = state.as_account(&acc, move |s| s.meetings()).await.shown(lang)?;
             let items: Vec<Value> = list.iter().map(|m| json!({ "id": m.id, "title": m.title, "starts_at": m.starts_at, "state": m.state, "venues": m.venues.len() })).collect();
             let ctx = json!({ "title": lang.t("mt_meetings"), "meetings": items, "error": e.public_message() });
             Ok((e.status(), render::page(&state, &viewer, lang, "meetings.html", ctx).await?).into_response())
@@ -246,13 +275,13 @@ async fn create_form(State(state): State<Shared>, PageViewer(viewer, lang): Page
 
 async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(id): Path<i64>) -> Result<Response, Shown> {
     let acc = viewer.account.clone();
-    let m = state.run(move |s| s.meeting(&acc, id)).await.shown(lang)?;
+    let m = state.as_account(&acc, move |s| s.meeting(id)).await.shown(lang)?;
     let ctx = json!({ "title": m.title, "meeting": m, "chair_href": format!("/m/{}", m.chair_token), "links": link(&m) });
     Ok(render::page(&state, &viewer, lang, "meeting.html", ctx).await?.into_response())
 }
 
 async fn pass(state: &Shared, token: String) -> Result<Pass, AppError> {
-    state.run(move |s| s.meeting_pass(&token)).await?.ok_or(AppError::Store(store::Error::NotFound { what: "meeting link", key: String::new() }))
+    state.link(token, |l| Ok(l.ok_or_else(link_not_found)?.pass().clone())).await
 }
 
 async fn venue_page(State(state): State<Shared>, lang: Lang, Path(token): Path<String>) -> Result<Response, Shown> {
@@ -271,8 +300,8 @@ async fn venue_page(State(state): State<Shared>, lang: Lang, Path(token): Path<S
 }
 
 async fn venue_socket(State(state): State<Shared>, Path(token): Path<String>, ws: WebSocketUpgrade) -> Result<Response, AppError> {
-    let p = pass(&state, token).await?;
-    Ok(ws.on_upgrade(move |socket| serve_venue(state, p, socket)))
+    let p = pass(&state, token.clone()).await?;
+    Ok(ws.on_upgrade(move |socket| serve_venue(state, p, token, socket)))
 }
 
 /// What a venue's page sends.
@@ -291,7 +320,7 @@ enum FromVenue {
     Close,
 }
 
-async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
+async fn serve_venue(state: Shared, p: Pass, token: String, mut socket: WebSocket) {
     let meeting = MeetingId(p.meeting.id);
     let venue = VenueId(p.venue);
     let Some(media) = state.media.as_ref() else {
@@ -322,7 +351,7 @@ async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
                 // Anything malformed is dropped: a hostile page harms no one else.
                 let Ok(m) = serde_json::from_str::<FromVenue>(&text) else { continue };
                 match m {
-                    FromVenue::Join { offer } => {
+                    FromVenue::Join { offer } if p.may(Action::VenueJoin) => {
                         let tx = tx.clone();
                         let mine = serials.clone();
                         media.send(Request::Join { meeting, venue, offer, headcount, reply: Box::new(move |r| {
@@ -339,16 +368,16 @@ async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
                         }) });
                     }
                     FromVenue::SignIn { headcount } => {
-                        let id = venue.0;
-                        if state.run(move |s| s.sign_in_venue(id, headcount, now())).await.is_ok() {
+                        let signed = state.link(token.clone(), move |l| l.ok_or_else(link_not_found)?.sign_in(headcount, now())).await;
+                        if signed.is_ok() {
                             media.send(Request::SignIn { meeting, venue, headcount });
                         }
                     }
-                    FromVenue::Hand { up } => {
+                    FromVenue::Hand { up } if p.may(Action::VenueHand) => {
                         let command = if up { Command::RaiseHand(venue) } else { Command::LowerHand(venue) };
                         media.send(Request::Command { meeting, command, reply: Box::new(|_| {}) });
                     }
-                    FromVenue::Command { command } if p.chair => {
+                    FromVenue::Command { command } if p.may(Action::MeetingChair) => {
                         let tx = tx.clone();
                         media.send(Request::Command { meeting, command, reply: Box::new(move |r| {
                             if let Err(e) = r {
@@ -356,8 +385,8 @@ async fn serve_venue(state: Shared, p: Pass, mut socket: WebSocket) {
                             }
                         }) });
                     }
-                    FromVenue::Close if p.chair => {
-                        let _ = close(&state, meeting.0).await;
+                    FromVenue::Close if p.may(Action::MeetingClose) => {
+                        let _ = close(&state, meeting.0, Closer::Chair(token.clone())).await;
                     }
                     _ => {}
                 }

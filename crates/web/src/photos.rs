@@ -48,7 +48,7 @@ pub(crate) async fn read_field(mut field: Field<'_>) -> Result<Vec<u8>, AppError
 /// Stores uploaded bytes as the viewer's photo; gives its id.
 pub(crate) async fn store_photo(state: &Shared, viewer: &Viewer, bytes: Vec<u8>) -> Result<i64, AppError> {
     let acc = viewer.account.clone();
-    state.run(move |s| s.add_photo(&acc, &bytes, now())).await
+    state.as_account(&acc, move |s| s.add_photo(&bytes, now())).await
 }
 
 /// A stored photo.
@@ -96,8 +96,10 @@ async fn upload_api(State(state): State<Shared>, viewer: Viewer, req: Request) -
 async fn serve(State(state): State<Shared>, viewer: Option<Extension<Viewer>>, Path(id): Path<String>) -> Result<Response, AppError> {
     let not_found = || AppError::Store(store::Error::NotFound { what: "photo", key: id.clone() });
     let n: i64 = id.parse().map_err(|_| not_found())?;
-    let acc = viewer.map(|Extension(v)| v.account);
-    let photo = state.run(move |s| s.photo(acc.as_ref(), n)).await?;
+    let photo = match viewer {
+        Some(Extension(v)) => state.as_account(&v.account, move |s| s.photo(n)).await?,
+        None => state.public(move |p| p.photo(n)).await?,
+    };
     // A photo never changes under its id; only who may see it does, so a private one
     // is kept by the browser alone.
     let cache = if photo.public { "public, max-age=86400" } else { "private, max-age=3600" };
@@ -128,7 +130,7 @@ pub(crate) struct SessionPhotosJson {
     responses((status = 200, body = SessionPhotosJson), (status = 404, body = crate::error::ErrorJson)))]
 async fn session_photos_api(State(state): State<Shared>, viewer: Viewer, Path((key, id)): Path<(String, i64)>) -> Result<Json<SessionPhotosJson>, AppError> {
     let acc = viewer.account;
-    Ok(Json(SessionPhotosJson { photos: state.run(move |s| s.session_photos(&acc, &key, id)).await? }))
+    Ok(Json(SessionPhotosJson { photos: state.as_account(&acc, move |s| s.session_photos(&key, id)).await? }))
 }
 
 /// Attaches uploaded photos to a session the account sees; gives all its photos.
@@ -136,11 +138,10 @@ async fn session_photos_api(State(state): State<Shared>, viewer: Viewer, Path((k
     request_body = AttachBody,
     responses((status = 200, body = SessionPhotosJson), (status = 404, body = crate::error::ErrorJson), (status = 422, body = crate::error::ErrorJson)))]
 async fn attach_api(State(state): State<Shared>, viewer: Viewer, Path((key, id)): Path<(String, i64)>, Json(body): Json<AttachBody>) -> Result<Json<SessionPhotosJson>, AppError> {
-    let acc = viewer.account;
     let photos = state
-        .run(move |s| {
-            s.attach_photos(&acc, &key, id, &body.photos)?;
-            s.session_photos(&acc, &key, id)
+        .as_account(&viewer.account, move |s| {
+            s.attach_photos(&key, id, &body.photos)?;
+            s.session_photos(&key, id)
         })
         .await?;
     Ok(Json(SessionPhotosJson { photos }))

@@ -9,6 +9,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use minijinja::{Environment, State};
 use serde_json::json;
+use domain::Action;
 
 use crate::auth::Viewer;
 use crate::error::AppError;
@@ -103,11 +104,10 @@ pub(crate) fn bare(lang: Lang, name: &str, mut ctx: serde_json::Value) -> Result
 /// A page of the signed-in application: `ctx` plus the layout's own context (the
 /// account, its form token, the campaigns for the navigation).
 pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str, mut ctx: serde_json::Value) -> Result<Html<String>, Shown> {
-    let acc = viewer.account.clone();
     let (campaigns, scope_name) = state
-        .run(move |s| {
-            let name = match acc.scope.root() {
-                Some(code) => s.region(&acc, code).map(|r| r.name).ok(),
+        .as_account(&viewer.account, move |s| {
+            let name = match s.account().scope.root() {
+                Some(code) => s.region(code).map(|r| r.name).ok(),
                 None => None,
             };
             Ok((s.campaigns()?, name))
@@ -121,9 +121,17 @@ pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str
     };
     ctx["lang"] = json!(lang.as_str());
     ctx["csrf"] = json!(viewer.csrf);
+    // What the menu offers is what the permission table allows, nothing else.
+    let may = |action| a.may(action);
     ctx["me"] = json!({ "name": a.name, "role": a.role.as_str(), "scope": a.scope.root().map(|c| c.to_string()), "scope_name": scope_name.or(unit.clone()), "unit": unit,
-        "may_edit": a.role.may(domain::Action::EditUnit), "may_report": a.role.may(domain::Action::ReportSession),
-        "may_import": a.role.may(domain::Action::ImportRows), "office": a.role.may(domain::Action::EditCampaign) });
+        "may": {
+            "lecturers": may(Action::LecturerList),
+            "my_work": may(Action::RequestWork),
+            "drafts": may(Action::BulletinCreate),
+            "import": store::ImportKind::ALL.iter().any(|k| may(k.action())),
+            "meetings": may(Action::MeetingList),
+            "settings": may(Action::CampaignUpdate),
+        } });
     ctx["campaigns"] = json!(campaigns.iter().map(|c| json!({ "key": c.key, "title": c.title })).collect::<Vec<_>>());
     if ctx.get("campaign").is_none() {
         ctx["campaign"] = json!(campaigns.first().map(|c| c.key.clone()));

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
-use domain::{RequestState, Role, SessionFormat, SessionStatus, Step};
+use domain::{Action, RequestState, SessionFormat, SessionStatus, Step};
 use serde::Deserialize;
 use serde_json::json;
 use store::{Page, PlanInput, RequestFilter, RequestInput, RequestView, SessionInput, StepInput, Suggestion, UnitFilter};
@@ -103,7 +103,7 @@ impl RequestQuery {
 
 async fn fetch(state: &Shared, viewer: &Viewer, q: &RequestQuery) -> Result<Page<RequestView>, AppError> {
     let (acc, f, p) = (viewer.account.clone(), q.filter()?, paging(q.page, q.per_page, Default::default()));
-    state.run(move |s| s.requests_as(&acc, &f, p)).await
+    state.as_account(&acc, move |s| s.requests(&f, p)).await
 }
 
 /// Requests the account may see: in its scope; a unit contact's own; a lecturer's
@@ -119,7 +119,7 @@ async fn list_api(State(state): State<Shared>, viewer: Viewer, Query(q): Query<R
     responses((status = 200, body = RequestView), (status = 404, body = crate::error::ErrorJson)))]
 async fn get_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path<i64>) -> Result<Json<RequestView>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.request(&acc, id)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.request(id)).await?))
 }
 
 /// A request as a form or the API sends it.
@@ -170,7 +170,7 @@ impl RequestBody {
 
 async fn create(state: &Shared, viewer: &Viewer, key: String, body: &RequestBody) -> Result<RequestView, AppError> {
     let (acc, input) = (viewer.account.clone(), body.input(viewer)?);
-    state.run(move |s| s.request_lecture(&acc, &key, &input, now())).await
+    state.as_account(&acc, move |s| s.request_lecture(&key, &input, now())).await
 }
 
 /// A unit (its contact, or a coordinator for it) requests a lecture.
@@ -260,7 +260,7 @@ impl StepBody {
 
 async fn take_step(state: &Shared, viewer: &Viewer, id: i64, body: &StepBody) -> Result<RequestView, AppError> {
     let (acc, input) = (viewer.account.clone(), body.input()?);
-    state.run(move |s| s.step_request(&acc, id, &input, now())).await
+    state.as_account(&acc, move |s| s.step_request(id, &input, now())).await
 }
 
 /// Takes a step: refused with 409 from the wrong state, 403 for the wrong role or
@@ -276,7 +276,7 @@ async fn step_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path<i6
     responses((status = 200, body = Vec<Suggestion>), (status = 404, body = crate::error::ErrorJson)))]
 async fn suggestions_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path<i64>) -> Result<Json<Vec<Suggestion>>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.suggest_lecturers(&acc, id, today())).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.suggest_lecturers(id, today())).await?))
 }
 
 /// Sessions to plan for units without requests.
@@ -311,7 +311,7 @@ pub(crate) struct Planned {
 
 async fn plan(state: &Shared, viewer: &Viewer, key: String, body: &PlanBody) -> Result<usize, AppError> {
     let (acc, input) = (viewer.account.clone(), body.input()?);
-    state.run(move |s| s.plan_sessions(&acc, &key, &input)).await
+    state.as_account(&acc, move |s| s.plan_sessions(&key, &input)).await
 }
 
 /// Plans sessions (status planned) for units of the scope, spread over a date range.
@@ -361,12 +361,12 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
         .collect();
     let params = vec![("state", q.state.clone()), ("claimable", if q.claimable { "true".into() } else { String::new() })];
     let mut actions = Vec::new();
-    let campaigns = state.run(|s| s.campaigns()).await.shown(lang)?;
+    let campaigns = state.as_account(&viewer.account, |s| s.campaigns()).await.shown(lang)?;
     if let Some(c) = campaigns.first() {
-        if matches!(viewer.account.role, Role::UnitContact | Role::Coordinator | Role::Office) {
+        if viewer.account.may(Action::RequestCreate) {
             actions.push(json!({ "label": lang.t("req_new"), "href": format!("/campaigns/{}/requests/new", c.key) }));
         }
-        if matches!(viewer.account.role, Role::Coordinator | Role::Office) {
+        if viewer.account.may(Action::SessionPlan) {
             actions.push(json!({ "label": lang.t("req_plan"), "href": format!("/campaigns/{}/plan", c.key) }));
         }
     }
@@ -378,60 +378,53 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     Ok(render::page(&state, &viewer, lang, "list.html", ctx).await?.into_response())
 }
 
-/// The forms a request's page offers the account: each step it could take now.
+/// The forms a request's page offers the account: each step the request's state
+/// starts and the permission table lets the account take (the store decides the rest:
+/// whose request it is). Reports have a page of their own.
 fn step_forms(lang: Lang, viewer: &Viewer, r: &RequestView, suggestions: &[Suggestion]) -> Vec<serde_json::Value> {
-    let role = viewer.account.role;
-    let coordinator = matches!(role, Role::Coordinator | Role::Office);
-    let lecturer = role == Role::Lecturer;
-    let contact = role == Role::UnitContact;
-    let mut forms = Vec::new();
-    let mut add = |step: Step, label: &str, fields: serde_json::Value| forms.push(json!({ "step": step.as_str(), "label": lang.t(label), "fields": fields }));
-    let reason = json!([{ "name": "text", "label": lang.t("req_reason"), "type": "text", "required": true }]);
-    match r.state {
-        RequestState::Requested if coordinator => {
-            add(Step::Review, "req_review", json!([]));
-            add(Step::Reject, "req_reject", reason.clone());
-        }
-        RequestState::Reviewed if coordinator => {
-            let options: Vec<_> = suggestions
-                .iter()
-                .map(|s| json!({ "value": s.key, "label": format!("{} · {} · {}/{} · {}", s.name, s.group_name, s.topic_match, r.topics.len(), s.load) }))
-                .collect();
-            add(Step::Assign, "req_assign", json!([{ "name": "lecturer", "label": lang.t("req_suggested"), "type": "select", "options": options }]));
-            add(Step::OpenToClaim, "req_open", json!([]));
-        }
-        RequestState::Open if lecturer => add(Step::Claim, "req_claim", json!([])),
-        RequestState::Assigned if lecturer => {
-            add(Step::Accept, "req_accept", json!([]));
-            add(Step::Decline, "req_decline", reason.clone());
-        }
-        RequestState::Held if contact => add(
-            Step::Rate,
-            "req_rate",
-            json!([{ "name": "rating", "label": "1–5", "type": "select", "options": (1..=5).rev().map(|n| json!({ "value": n, "label": "★".repeat(n) })).collect::<Vec<_>>() },
-                   { "name": "text", "label": lang.t("req_comment"), "type": "text" }]),
-        ),
-        _ => {}
-    }
-    let cancellable = matches!(r.state, RequestState::Requested | RequestState::Reviewed | RequestState::Assigned | RequestState::Open | RequestState::Accepted);
-    if cancellable && (coordinator || contact || (lecturer && r.state == RequestState::Accepted)) {
-        add(Step::Cancel, "req_cancel", reason);
-    }
-    forms
+    let reason = || json!([{ "name": "text", "label": lang.t("req_reason"), "type": "text", "required": true }]);
+    Step::ALL
+        .into_iter()
+        .filter(|step| *step != Step::Report && r.state.starts(*step) && viewer.account.may(Action::step(*step)))
+        .map(|step| {
+            let (label, fields) = match step {
+                Step::Review => ("req_review", json!([])),
+                Step::Reject => ("req_reject", reason()),
+                Step::Assign => {
+                    let options: Vec<_> = suggestions
+                        .iter()
+                        .map(|s| json!({ "value": s.key, "label": format!("{} · {} · {}/{} · {}", s.name, s.group_name, s.topic_match, r.topics.len(), s.load) }))
+                        .collect();
+                    ("req_assign", json!([{ "name": "lecturer", "label": lang.t("req_suggested"), "type": "select", "options": options }]))
+                }
+                Step::OpenToClaim => ("req_open", json!([])),
+                Step::Claim => ("req_claim", json!([])),
+                Step::Accept => ("req_accept", json!([])),
+                Step::Decline => ("req_decline", reason()),
+                Step::Rate => (
+                    "req_rate",
+                    json!([{ "name": "rating", "label": "1–5", "type": "select", "options": (1..=5).rev().map(|n| json!({ "value": n, "label": "★".repeat(n) })).collect::<Vec<_>>() },
+                           { "name": "text", "label": lang.t("req_comment"), "type": "text" }]),
+                ),
+                Step::Cancel | Step::Report => ("req_cancel", reason()),
+            };
+            json!({ "step": step.as_str(), "label": lang.t(label), "fields": fields })
+        })
+        .collect()
 }
 
 async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(id): Path<i64>) -> Result<Response, Shown> {
-    let acc = viewer.account.clone();
     let (r, suggestions) = state
-        .run(move |s| {
-            let r = s.request(&acc, id)?;
-            let suggestions = if r.state == RequestState::Reviewed && matches!(acc.role, Role::Coordinator | Role::Office) { s.suggest_lecturers(&acc, id, today())? } else { Vec::new() };
+        .as_account(&viewer.account, move |s| {
+            let r = s.request(id)?;
+            let assigns = r.state.starts(Step::Assign) && s.account().may(Action::RequestAssign);
+            let suggestions = if assigns { s.suggest_lecturers(id, today())? } else { Vec::new() };
             Ok((r, suggestions))
         })
         .await
         .shown(lang)?;
     let forms = step_forms(lang, &viewer, &r, &suggestions);
-    let report = (r.state == RequestState::Accepted && viewer.account.role == Role::Lecturer).then(|| format!("/requests/{id}/report"));
+    let report = (r.state.starts(Step::Report) && viewer.account.may(Action::RequestReport)).then(|| format!("/requests/{id}/report"));
     let session = r.session.map(|s| format!("/campaigns/{}/sessions/{s}", r.campaign));
     let history: Vec<_> = r
         .history
@@ -468,11 +461,11 @@ async fn step_form(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     // A lecturer who declined (or cancelled) no longer sees the request: back to its
     // own list rather than to a page that is now "not found".
     let acc = viewer.account.clone();
-    let still = state.run(move |s| s.request(&acc, id)).await.is_ok();
-    let to = match (still, viewer.account.role) {
+    let still = state.as_account(&acc, move |s| s.request(id)).await.is_ok();
+    let to = match (still, viewer.account.may(Action::RequestWork)) {
         (true, _) => format!("/requests/{id}"),
-        (false, Role::Lecturer) => "/my".to_owned(),
-        (false, _) => "/requests".to_owned(),
+        (false, true) => "/my".to_owned(),
+        (false, false) => "/requests".to_owned(),
     };
     Ok(Redirect::to(&to).into_response())
 }
@@ -508,7 +501,7 @@ struct NewQuery {
 }
 
 async fn new_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>, Query(q): Query<NewQuery>) -> Result<Response, Shown> {
-    let campaign = state.run(move |s| s.campaign(&key)).await.shown(lang)?;
+    let campaign = state.as_account(&viewer.account, move |s| s.campaign(&key)).await.shown(lang)?;
     let unit = match &viewer.account.scope {
         domain::Scope::Unit { unit, .. } => unit.clone(),
         _ => q.unit,
@@ -533,7 +526,7 @@ async fn create_form(
     axum_extra::extract::Form(body): axum_extra::extract::Form<RequestBody>,
 ) -> Result<Response, Shown> {
     let result = create(&state, &viewer, key.clone(), &body).await;
-    let campaign = state.run(move |s| s.campaign(&key)).await.shown(lang)?;
+    let campaign = state.as_account(&viewer.account, move |s| s.campaign(&key)).await.shown(lang)?;
     render::after_submit(&state, &viewer, lang, result, |r| format!("/requests/{}", r.id), |e| request_form_ctx(lang, &viewer, &campaign, &body, Some(e))).await
 }
 
@@ -564,17 +557,17 @@ struct PlanQuery {
 }
 
 async fn uncovered(state: &Shared, viewer: &Viewer, key: &str, under: &str) -> Result<(store::Campaign, Vec<store::UnitView>), AppError> {
-    let (acc, k, under) = (viewer.account.clone(), key.to_owned(), crate::units::division_param("under", under)?);
+    let (k, under) = (key.to_owned(), crate::units::division_param("under", under)?);
     state
-        .run(move |s| {
+        .as_account(&viewer.account, move |s| {
             let f = UnitFilter { under, uncovered: Some((k.clone(), today())), ..Default::default() };
-            Ok((s.campaign(&k)?, s.units_as(&acc, &f, store::Paging { page: 1, per_page: 200 })?.items))
+            Ok((s.campaign(&k)?, s.units(&f, store::Paging { page: 1, per_page: 200 })?.items))
         })
         .await
 }
 
 async fn plan_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>, Query(q): Query<PlanQuery>) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::EditUnit).shown(lang)?;
+    viewer.account.allow(Action::SessionPlan).shown(lang)?;
     let (campaign, units) = uncovered(&state, &viewer, &key, &q.under).await.shown(lang)?;
     let t = today();
     let body = PlanBody { units: Vec::new(), lecturer: String::new(), from: t.to_string(), to: (t + chrono::Days::new(14)).to_string(), topics: Vec::new() };
@@ -591,7 +584,7 @@ async fn plan_submit(
     // The form comes back only on an error: only then are its units looked up again.
     let (campaign, units) = match &result {
         Err(_) => uncovered(&state, &viewer, &key, "").await.shown(lang)?,
-        Ok(_) => (state.run(move |s| s.campaign(&key)).await.shown(lang)?, Vec::new()),
+        Ok(_) => (state.as_account(&viewer.account, move |s| s.campaign(&key)).await.shown(lang)?, Vec::new()),
     };
     let key = campaign.key.clone();
     render::after_submit(&state, &viewer, lang, result, |_| format!("/campaigns/{key}/sessions?status=planned"), |e| plan_ctx(lang, &campaign, &units, &body, Some(e))).await

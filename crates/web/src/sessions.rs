@@ -66,8 +66,8 @@ impl SessionQuery {
 }
 
 async fn fetch(state: &Shared, viewer: &Viewer, key: String, q: &SessionQuery) -> Result<Page<SessionView>, AppError> {
-    let (acc, f, p) = (viewer.account.clone(), q.filter()?, paging(q.page, q.per_page, q.format));
-    state.run(move |s| s.sessions_as(&acc, &key, &f, p)).await
+    let (f, p, export) = (q.filter()?, paging(q.page, q.per_page, q.format), q.format != Format::Json);
+    state.as_account(&viewer.account, move |s| if export { s.export_sessions(&key, &f) } else { s.sessions(&key, &f, p) }).await
 }
 
 /// A campaign's sessions at units the account sees, newest first.
@@ -110,7 +110,7 @@ async fn list_api(State(state): State<Shared>, viewer: Viewer, Path(key): Path<S
     responses((status = 200, body = SessionView), (status = 404, body = crate::error::ErrorJson)))]
 async fn get_api(State(state): State<Shared>, viewer: Viewer, Path((key, id)): Path<(String, i64)>) -> Result<Json<SessionView>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.session(&acc, &key, id)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.session(&key, id)).await?))
 }
 
 /// A session report as a form or the API sends it.
@@ -200,11 +200,14 @@ impl SessionBody {
 }
 
 async fn save(state: &Shared, viewer: &Viewer, key: String, body: &SessionBody, id: Option<i64>) -> Result<SessionView, AppError> {
-    let (acc, input) = (viewer.account.clone(), body.input()?);
+    let input = body.input()?;
     state
-        .run(move |s| {
-            let id = s.save_session(&acc, &key, &input, id)?;
-            s.session(&acc, &key, id)
+        .as_account(&viewer.account, move |s| {
+            let id = match id {
+                Some(id) => s.change_session(&key, id, &input)?,
+                None => s.report_session(&key, &input)?,
+            };
+            s.session(&key, id)
         })
         .await
 }
@@ -259,7 +262,7 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
             filters.push(json!({ "name": k, "value": v }));
         }
     }
-    let actions = if viewer.account.role.may(domain::Action::ReportSession) { vec![json!({ "label": lang.t("new_session"), "href": format!("{path}/new") })] } else { vec![] };
+    let actions = if viewer.account.may(domain::Action::SessionCreate) { vec![json!({ "label": lang.t("new_session"), "href": format!("{path}/new") })] } else { vec![] };
     let ctx = merge(
         json!({ "title": lang.t("sessions"), "campaign": key, "q": q.q,
                 "columns": [lang.t("date"), lang.t("unit"), lang.t("title"), lang.t("headcount"), lang.t("topics"), lang.t("status")],
@@ -271,9 +274,9 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
 }
 
 async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path((key, id)): Path<(String, i64)>) -> Result<Response, Shown> {
-    let (acc, k) = (viewer.account.clone(), key.clone());
-    let s = state.run(move |st| st.session(&acc, &k, id)).await.shown(lang)?;
-    let actions = if viewer.account.role.may(domain::Action::ReportSession) { vec![json!({ "label": lang.t("edit"), "href": format!("/campaigns/{key}/sessions/{id}/edit") })] } else { vec![] };
+    let k = key.clone();
+    let s = state.as_account(&viewer.account, move |st| st.session(&k, id)).await.shown(lang)?;
+    let actions = if viewer.account.may(domain::Action::SessionUpdate) { vec![json!({ "label": lang.t("edit"), "href": format!("/campaigns/{key}/sessions/{id}/edit") })] } else { vec![] };
     let ctx = json!({
         "title": if s.title.is_empty() { format!("{} · {}", s.unit_name, s.date) } else { s.title.clone() },
         "campaign": key,
@@ -341,8 +344,8 @@ struct NewQuery {
 }
 
 async fn new_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(key): Path<String>, Query(q): Query<NewQuery>) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::ReportSession).shown(lang)?;
-    let campaign = state.run(move |s| s.campaign(&key)).await.shown(lang)?;
+    viewer.account.allow(domain::Action::SessionCreate).shown(lang)?;
+    let campaign = state.as_account(&viewer.account, move |s| s.campaign(&key)).await.shown(lang)?;
     let body = SessionBody {
         ext_id: crate::auth::new_token()[..16].to_owned(),
         unit: q.unit,
@@ -359,9 +362,8 @@ async fn new_form(State(state): State<Shared>, PageViewer(viewer, lang): PageVie
 }
 
 async fn edit_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path((key, id)): Path<(String, i64)>) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::ReportSession).shown(lang)?;
-    let acc = viewer.account.clone();
-    let (campaign, s) = state.run(move |st| Ok((st.campaign(&key)?, st.session(&acc, &key, id)?))).await.shown(lang)?;
+    viewer.account.allow(domain::Action::SessionUpdate).shown(lang)?;
+    let (campaign, s) = state.as_account(&viewer.account, move |st| Ok((st.campaign(&key)?, st.session(&key, id)?))).await.shown(lang)?;
     let body = SessionBody {
         ext_id: s.ext_id.unwrap_or_default(),
         unit: s.unit,
@@ -382,7 +384,7 @@ async fn submit(state: Shared, viewer: Viewer, lang: Lang, key: String, body: Se
     let campaign = match &result {
         Err(e) if e.status().is_client_error() => {
             let k = key.clone();
-            Some(state.run(move |s| s.campaign(&k)).await.shown(lang)?)
+            Some(state.as_account(&viewer.account, move |s| s.campaign(&k)).await.shown(lang)?)
         }
         _ => None,
     };

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use domain::coverage::CoverageRow;
-use domain::{DivisionCode, Role};
+use domain::DivisionCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::{Limits, Notification, Supervision};
@@ -97,17 +97,12 @@ pub(crate) async fn notifier(state: Weak<AppState>) {
     loop {
         tick.tick().await;
         let Some(state) = state.upgrade() else { return };
-        let result = state.run(|s| s.notify(now(), today(), &Limits::default())).await;
+        let result = state.system(|s| s.notify(now(), today(), &Limits::default())).await;
         drop(state);
         if let Err(e) = result {
             eprintln!("notifications: {}", e.public_message());
         }
     }
-}
-
-/// The roles told of alerts.
-pub(crate) fn is_notified(role: Role) -> bool {
-    matches!(role, Role::Office | Role::Coordinator)
 }
 
 /// What supervision is asked for.
@@ -170,7 +165,7 @@ impl SupervisionParams {
         (status = 422, body = crate::error::ErrorJson)))]
 async fn supervision_api(State(state): State<Shared>, viewer: Viewer, Path(key): Path<String>, Query(p): Query<SupervisionParams>) -> Result<Json<Supervision>, AppError> {
     let (acc, region, as_of, limits) = (viewer.account, p.region()?, p.as_of.unwrap_or_else(today), p.limits()?);
-    Ok(Json(state.run(move |s| s.supervision_of(&acc, &key, region, as_of, now(), &limits)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.supervision_of(&key, region, as_of, now(), &limits)).await?))
 }
 
 /// The daily digest: the region's figures on the day and what the day added, with
@@ -198,14 +193,14 @@ pub(crate) struct Digest {
 }
 
 async fn digest(state: &Shared, viewer: &Viewer, key: String, p: &SupervisionParams, lang: Lang) -> Result<Digest, AppError> {
-    let (acc, region, date, limits) = (viewer.account.clone(), p.region()?, p.as_of.unwrap_or_else(today), p.limits()?);
+    let (region, date, limits) = (p.region()?, p.as_of.unwrap_or_else(today), p.limits()?);
     state
-        .run(move |s| {
-            let supervision = s.supervision_of(&acc, &key, region, date, now(), &limits)?;
+        .as_account(&viewer.account, move |s| {
+            let supervision = s.supervision_of(&key, region, date, now(), &limits)?;
             let code = supervision.region.as_deref().and_then(|c| c.parse().ok());
-            let total = s.progress(&acc, &key, code, date)?.total;
+            let total = s.progress(&key, code, date)?.total;
             let before = match date.pred_opt() {
-                Some(day) => s.progress(&acc, &key, code, day)?.total,
+                Some(day) => s.progress(&key, code, day)?.total,
                 None => total.clone(),
             };
             let campaign = s.campaign(&key)?;
@@ -321,15 +316,15 @@ pub(crate) struct NotificationList {
 
 /// The account's notifications, after telling it of any alert it was not told of yet.
 async fn list(state: &Shared, viewer: &Viewer, q: &NotificationQuery) -> Result<NotificationList, AppError> {
-    let acc = viewer.account.clone();
     let paging = crate::units::paging(q.page, q.per_page, Default::default());
+    if store::is_notified(&viewer.account) {
+        let acc = viewer.account.clone();
+        state.system(move |s| s.notify_one(&acc, now(), today(), &Limits::default())).await?;
+    }
     state
-        .run(move |s| {
-            if is_notified(acc.role) {
-                s.notify_one(&acc, now(), today(), &Limits::default())?;
-            }
-            let page = s.notifications(&acc, paging)?;
-            let unread = s.unread_notifications(&acc)?;
+        .as_account(&viewer.account, move |s| {
+            let page = s.notifications(paging)?;
+            let unread = s.unread_notifications()?;
             Ok(NotificationList { items: page.items, total: page.total, page: page.page, per_page: page.per_page, unread })
         })
         .await
@@ -347,7 +342,7 @@ async fn notifications_api(State(state): State<Shared>, viewer: Viewer, Query(q)
     responses((status = 200, body = Notification), (status = 404, body = crate::error::ErrorJson)))]
 async fn read_api(State(state): State<Shared>, viewer: Viewer, Path(id): Path<i64>) -> Result<Json<Notification>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.mark_read(&acc, id)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.mark_read(id)).await?))
 }
 
 /// How many notifications were marked read.
@@ -361,7 +356,7 @@ pub(crate) struct Marked {
 #[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "supervision", responses((status = 200, body = Marked)))]
 async fn read_all_api(State(state): State<Shared>, viewer: Viewer) -> Result<Json<Marked>, AppError> {
     let acc = viewer.account;
-    Ok(Json(Marked { marked: state.run(move |s| s.mark_all_read(&acc)).await? }))
+    Ok(Json(Marked { marked: state.as_account(&acc, move |s| s.mark_all_read()).await? }))
 }
 
 async fn notifications_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Query(q): Query<NotificationQuery>) -> Result<Response, Shown> {
@@ -383,13 +378,13 @@ async fn notifications_page(State(state): State<Shared>, PageViewer(viewer, lang
 
 async fn read_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(id): Path<i64>) -> Result<Response, Shown> {
     let acc = viewer.account;
-    state.run(move |s| s.mark_read(&acc, id)).await.shown(lang)?;
+    state.as_account(&acc, move |s| s.mark_read(id)).await.shown(lang)?;
     Ok(Redirect::to("/notifications").into_response())
 }
 
 async fn read_all_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer) -> Result<Response, Shown> {
     let acc = viewer.account;
-    state.run(move |s| s.mark_all_read(&acc)).await.shown(lang)?;
+    state.as_account(&acc, move |s| s.mark_all_read()).await.shown(lang)?;
     Ok(Redirect::to("/notifications").into_response())
 }
 

@@ -98,8 +98,8 @@ pub(crate) fn today() -> NaiveDate {
 }
 
 async fn fetch(state: &Shared, viewer: &Viewer, q: &UnitQuery) -> Result<Page<UnitView>, AppError> {
-    let (acc, f, p) = (viewer.account.clone(), q.filter()?, paging(q.page, q.per_page, q.format));
-    state.run(move |s| s.units_as(&acc, &f, p)).await
+    let (f, p, export) = (q.filter()?, paging(q.page, q.per_page, q.format), q.format != Format::Json);
+    state.as_account(&viewer.account, move |s| if export { s.export_units(&f) } else { s.units(&f, p) }).await
 }
 
 fn table(units: Vec<UnitView>) -> Table {
@@ -126,7 +126,7 @@ async fn list_api(State(state): State<Shared>, viewer: Viewer, Query(q): Query<U
     responses((status = 200, body = UnitView), (status = 404, body = crate::error::ErrorJson)))]
 async fn get_api(State(state): State<Shared>, viewer: Viewer, Path(code): Path<String>) -> Result<Json<UnitView>, AppError> {
     let acc = viewer.account;
-    Ok(Json(state.run(move |s| s.unit(&acc, &code)).await?))
+    Ok(Json(state.as_account(&acc, move |s| s.unit(&code)).await?))
 }
 
 /// An organization unit as a form or the API sends it.
@@ -155,8 +155,13 @@ impl UnitBody {
 }
 
 async fn save(state: &Shared, viewer: &Viewer, body: &UnitBody, existing: Option<String>) -> Result<UnitView, AppError> {
-    let (acc, input) = (viewer.account.clone(), body.input()?);
-    state.run(move |s| s.save_unit(&acc, &input, existing.as_deref())).await
+    let input = body.input()?;
+    state
+        .as_account(&viewer.account, move |s| match existing {
+            Some(code) => s.change_unit(&code, &input),
+            None => s.add_unit(&input),
+        })
+        .await
 }
 
 /// Adds an organization unit.
@@ -204,7 +209,7 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
     export.push(("format", "xlsx".into()));
     let xlsx = render::url("/units", &export);
     let title = if q.uncovered.is_empty() { lang.t("units").to_owned() } else { lang.t("uncovered_units").to_owned() };
-    let actions = if viewer.account.role.may(domain::Action::EditUnit) { vec![json!({ "label": lang.t("add"), "href": "/units/new" })] } else { vec![] };
+    let actions = if viewer.account.may(domain::Action::UnitCreate) { vec![json!({ "label": lang.t("add"), "href": "/units/new" })] } else { vec![] };
     let ctx = merge(
         json!({ "title": title, "q": q.q, "columns": [lang.t("name"), lang.t("code"), lang.t("kind"), lang.t("division")], "rows": rows,
                 "filters": filters, "exports": [{ "label": "CSV", "href": csv }, { "label": "XLSX", "href": xlsx }], "actions": actions }),
@@ -214,13 +219,12 @@ async fn list_page(State(state): State<Shared>, PageViewer(viewer, lang): PageVi
 }
 
 async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(code): Path<String>) -> Result<Response, Shown> {
-    let acc = viewer.account.clone();
     let c = code.clone();
     let (unit, sessions) = state
-        .run(move |s| {
-            let unit = s.unit(&acc, &c)?;
+        .as_account(&viewer.account, move |s| {
+            let unit = s.unit(&c)?;
             let sessions = match s.campaigns()?.first() {
-                Some(campaign) => Some((campaign.key.clone(), s.sessions_as(&acc, &campaign.key, &SessionFilter { unit: Some(c.clone()), ..Default::default() }, Paging { page: 1, per_page: 100 })?)),
+                Some(campaign) => Some((campaign.key.clone(), s.sessions(&campaign.key, &SessionFilter { unit: Some(c.clone()), ..Default::default() }, Paging { page: 1, per_page: 100 })?)),
                 None => None,
             };
             Ok((unit, sessions))
@@ -228,11 +232,11 @@ async fn detail_page(State(state): State<Shared>, PageViewer(viewer, lang): Page
         .await
         .shown(lang)?;
     let mut actions = Vec::new();
-    if viewer.account.role.may(domain::Action::EditUnit) && unit.kind != UnitKind::Village {
+    if viewer.account.may(domain::Action::UnitUpdate) && unit.kind != UnitKind::Village {
         actions.push(json!({ "label": lang.t("edit"), "href": format!("/units/{code}/edit") }));
     }
     let related = sessions.map(|(key, page)| {
-        if viewer.account.role.may(domain::Action::ReportSession) {
+        if viewer.account.may(domain::Action::SessionCreate) {
             actions.push(json!({ "label": lang.t("new_session"), "href": format!("/campaigns/{key}/sessions/new?unit={code}") }));
         }
         json!({ "title": lang.t("sessions"), "columns": [lang.t("date"), lang.t("title"), lang.t("headcount"), lang.t("status")],
@@ -272,16 +276,16 @@ fn form_ctx(lang: Lang, body: Option<&UnitBody>, existing: Option<&str>, error: 
 }
 
 async fn new_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::EditUnit).shown(lang)?;
+    viewer.account.allow(domain::Action::UnitCreate).shown(lang)?;
     let scope = viewer.account.scope.root().map(|c| c.to_string()).unwrap_or_default();
     let body = UnitBody { code: String::new(), name: String::new(), kind: "enterprise".into(), division: scope };
     Ok(render::page(&state, &viewer, lang, "form.html", form_ctx(lang, Some(&body), None, None)).await?.into_response())
 }
 
 async fn edit_form(State(state): State<Shared>, PageViewer(viewer, lang): PageViewer, Path(code): Path<String>) -> Result<Response, Shown> {
-    viewer.account.check(domain::Action::EditUnit).shown(lang)?;
+    viewer.account.allow(domain::Action::UnitUpdate).shown(lang)?;
     let (acc, c) = (viewer.account.clone(), code.clone());
-    let u = state.run(move |s| s.unit(&acc, &c)).await.shown(lang)?;
+    let u = state.as_account(&acc, move |s| s.unit(&c)).await.shown(lang)?;
     let body = UnitBody { code: u.code, name: u.name, kind: u.kind.as_str().into(), division: u.division };
     Ok(render::page(&state, &viewer, lang, "form.html", form_ctx(lang, Some(&body), Some(&code), None)).await?.into_response())
 }

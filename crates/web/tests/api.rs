@@ -215,8 +215,9 @@ async fn a_unit_contact_sees_its_unit_only_and_a_supervisor_changes_nothing() {
         assert_eq!(contact.get("/api/v1/units/230102001002").await.0, 404);
         assert_eq!(contact.get("/api/v1/units/E230102").await.0, 404);
         assert_eq!(codes(&contact.get("/api/v1/units").await.1, "code"), ["230102001001"]);
-        assert_eq!(contact.get("/api/v1/lecturers").await.1["total"], 0);
-        assert_eq!(contact.get("/api/v1/regions/230102001").await.0, 404);
+        // The table gives a unit contact no lecturers and no regions at all.
+        assert_eq!(contact.get("/api/v1/lecturers").await.0, 403);
+        assert_eq!(contact.get("/api/v1/regions/230102001").await.0, 403);
         assert_eq!(contact.get("/api/v1/campaigns/cpc20/coverage").await.0, 403);
         let sessions = contact.get("/api/v1/campaigns/cpc20/sessions").await.1;
         assert_eq!(codes(&sessions, "unit"), ["230102001001"]);
@@ -485,15 +486,20 @@ async fn the_campaign_office_makes_meetings_with_a_venue_for_every_county() {
         assert_eq!(status, 200, "{m}");
         let venues = m["venues"].as_array().unwrap();
         assert_eq!(venues.len(), 1 + 18, "the main venue and Harbin's 18 counties");
-        assert!(venues.iter().filter(|v| v["main"] == false).all(|v| v["unit"].as_str().unwrap().starts_with("M2301") && v["name"].as_str().unwrap().ends_with("会场")));
+        let branches: Vec<&serde_json::Value> = venues.iter().filter(|v| v["main"] == false).collect();
+        assert!(branches.iter().all(|v| v["unit"].is_null() && v["hall"].as_str().unwrap().starts_with("2301") && v["name"].as_str().unwrap().ends_with("会场")), "{m}");
+        assert_eq!(venues[0]["unit"], "E230102");
         let tokens: std::collections::BTreeSet<&str> = venues.iter().map(|v| v["token"].as_str().unwrap()).collect();
         assert_eq!(tokens.len(), venues.len(), "every venue its own link");
-        // The halls are agency units now, counted in coverage.
-        assert_eq!(office.get("/api/v1/units/M230102").await.1["kind"], "agency");
+        // Halls are not units: none was made, and Harbin counts the same units as before.
+        let units_before = office.get("/api/v1/regions/2301").await.1["units"].clone();
+        assert_eq!(office.get("/api/v1/units?q=M2301&per_page=100").await.1["total"], 0);
         // Made again, the halls are reused.
-        assert_eq!(office.post("/api/v1/meetings", &body).await.0, 200);
-        assert_eq!(office.get("/api/v1/units?q=M2301&per_page=100").await.1["total"], 18);
+        let (_, again) = office.post("/api/v1/meetings", &body).await;
+        let halls = |m: &serde_json::Value| m["venues"].as_array().unwrap().iter().map(|v| v["hall"].clone()).collect::<Vec<_>>();
+        assert_eq!(halls(&again), halls(&m));
         assert_eq!(office.get("/api/v1/meetings").await.1.as_array().unwrap().len(), 2);
+        assert_eq!(office.get("/api/v1/regions/2301").await.1["units"], units_before);
 
         let anon = Client::anonymous(&s);
         let link = format!("/m/{}", venues[1]["token"].as_str().unwrap());

@@ -12,7 +12,7 @@ pub(crate) mod sessions;
 pub(crate) mod units;
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::Path;
@@ -41,6 +41,24 @@ impl std::fmt::Display for ImportSummary {
             "{} rows read: {} added, {} updated, {} unchanged",
             self.read, self.added, self.updated, self.unchanged
         )
+    }
+}
+
+/// Where an account's import may reach (none: the whole tree, for the command line
+/// and the office).
+pub(crate) struct Confine {
+    /// The divisions of the account's scope: rows put things only here, and a row may
+    /// match only a stored object that lies here.
+    pub(crate) divisions: BTreeSet<i64>,
+    /// The divisions above the scope, whose lecture groups serve its units too: their
+    /// lecturers may be named on sessions, not changed.
+    pub(crate) above: BTreeSet<i64>,
+}
+
+impl Confine {
+    /// Whether a lecturer of the group at `division` may be named on a session.
+    pub(crate) fn names_group(&self, division: i64) -> bool {
+        self.divisions.contains(&division) || self.above.contains(&division)
     }
 }
 
@@ -139,7 +157,9 @@ impl CsvTable {
         };
         let mut found = HashMap::new();
         for (i, h) in header.iter().enumerate() {
-            let h = h.trim_start_matches('\u{feff}');
+            let full = h.trim_start_matches('\u{feff}');
+            let shown = domain::text::cut(full);
+            let h = shown.as_str();
             if h.is_empty() && i + 1 == header.len() {
                 continue; // a trailing comma in the header
             }
@@ -148,7 +168,7 @@ impl CsvTable {
                 allowed.extend(columns.optional);
                 errors.push(RowError::field(&name, 1, h, format!("unknown column (expected {})", allowed.join(", "))));
             }
-            if found.insert(h.to_owned(), i).is_some() {
+            if found.insert(full.to_owned(), i).is_some() {
                 errors.push(RowError::field(&name, 1, h, "column appears twice"));
             }
         }

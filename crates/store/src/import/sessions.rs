@@ -9,7 +9,9 @@ use foldhash::{HashMap, HashSet};
 use domain::coverage::{Fact, tally_days_by};
 use domain::{KeySet, SessionFormat, SessionStatus};
 
-use super::{Columns, CsvTable, Errors, ImportSummary, split_list};
+use domain::text::{CODE, TITLE, quote, too_long};
+
+use super::{Columns, Confine, CsvTable, Errors, ImportSummary, split_list};
 use crate::conn::{Campaign, Conn, CampaignEntry, SessionRow};
 use crate::{Error, Progress, coverage};
 
@@ -18,13 +20,15 @@ const BATCH: usize = 32_768;
 
 /// Reads `path` and adds (or, by `id`, updates) sessions of `campaign`, then brings
 /// the campaign's coverage roll-ups up to date.
-/// `allowed`: the divisions under which the importing account may report (None: all).
+/// `confine`: where the importing account may reach (None: everywhere): a row's unit
+/// must lie there, and so must the stored session whose `id` it repeats; its
+/// lecturers must be of the lecture groups there or above.
 pub(crate) fn import(
     conn: &mut dyn Conn,
     campaign: &Campaign,
     path: &Path,
     progress: &dyn Progress,
-    allowed: Option<&BTreeSet<i64>>,
+    confine: Option<&Confine>,
 ) -> Result<ImportSummary, Error> {
     let columns = Columns {
         required: &["unit", "date", "topics", "headcount"],
@@ -33,14 +37,18 @@ pub(crate) fn import(
     };
     let mut t = CsvTable::open(path, &columns)?;
     progress.phase("loading units", 0);
-    // Units outside the account's scope are left out: to the file they do not exist.
+    // Units and lecturers outside the account's reach are left out: to the file they
+    // do not exist.
     let units: HashMap<String, (i64, i64)> = conn
         .units()?
         .into_iter()
-        .filter(|u| allowed.is_none_or(|a| a.contains(&u.division)))
+        .filter(|u| confine.is_none_or(|c| c.divisions.contains(&u.division)))
         .map(|u| (u.code, (u.id, u.bucket)))
         .collect();
-    let lecturers: HashMap<String, i64> = conn.lecturers()?.into_iter().map(|l| (l.key, l.id)).collect();
+    let lecturers: HashMap<String, i64> =
+        conn.lecturers()?.into_iter().filter(|l| confine.is_none_or(|c| c.names_group(l.group_division))).map(|l| (l.key, l.id)).collect();
+    // The units a stored session matched by `id` must be at, for a confined import.
+    let reach: Option<HashSet<i64>> = confine.map(|_| units.values().map(|(id, _)| *id).collect());
     progress.phase(&format!("importing {}", t.name), t.size());
 
     let mut errors = Errors::default();
@@ -63,7 +71,7 @@ pub(crate) fn import(
                 // tell, where they were kept).
                 let same = batch.rows.iter().find(|(line, ..)| *line == first).is_none_or(|(.., r)| r.ext_id.as_ref() == Some(ext));
                 if same {
-                    errors.push(t.field_error("id", format!("{ext:?} appears twice (also at line {first})")));
+                    errors.push(t.field_error("id", format!("{} appears twice (also at line {first})", quote(ext))));
                     continue;
                 }
             }
@@ -74,11 +82,11 @@ pub(crate) fn import(
         dirty.insert(bucket);
         batch.rows.push((t.line(), bucket, row));
         if batch.rows.len() >= BATCH {
-            batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
+            batch.flush(conn, campaign, &t.name, reach.as_ref(), &mut summary, &mut dirty, &mut errors)?;
         }
     }
     if errors.is_empty() {
-        batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
+        batch.flush(conn, campaign, &t.name, reach.as_ref(), &mut summary, &mut dirty, &mut errors)?;
     }
     errors.check()?;
     progress.phase("updating coverage", 0);
@@ -121,6 +129,7 @@ impl Batch {
         conn: &mut dyn Conn,
         campaign: &Campaign,
         file: &str,
+        reach: Option<&HashSet<i64>>,
         summary: &mut ImportSummary,
         dirty: &mut BTreeSet<i64>,
         errors: &mut Errors,
@@ -131,20 +140,25 @@ impl Batch {
             .filter_map(|(.., r)| r.ext_id.as_deref())
             .filter(|e| self.updates_possible || self.earlier.contains(&hash(e)))
             .collect();
-        let found: HashMap<String, (i64, i64)> = if exts.is_empty() {
+        let found: HashMap<String, (i64, i64, i64)> = if exts.is_empty() {
             HashMap::default()
         } else {
-            conn.sessions_by_ext(campaign.id, &exts)?.into_iter().map(|s| (s.ext_id, (s.id, s.bucket))).collect()
+            conn.sessions_by_ext(campaign.id, &exts)?.into_iter().map(|s| (s.ext_id, (s.id, s.bucket, s.unit))).collect()
         };
         let mut inserts = Vec::new();
         let mut updates = Vec::new();
         for (line, bucket, row) in self.rows.drain(..) {
             match row.ext_id.as_ref().and_then(|e| found.get(e)) {
-                Some((id, _)) if *id > self.stored_before => {
+                Some((id, ..)) if *id > self.stored_before => {
                     let ext = row.ext_id.as_deref().unwrap_or_default();
-                    errors.push(crate::error::RowError::field(file, line, "id", format!("{ext:?} appears twice in this file")));
+                    errors.push(crate::error::RowError::field(file, line, "id", format!("{} appears twice in this file", quote(ext))));
                 }
-                Some((id, old_bucket)) => {
+                Some((_, _, unit)) if reach.is_some_and(|r| !r.contains(unit)) => {
+                    // Another region's session: the row may neither change it nor learn of it.
+                    let ext = row.ext_id.as_deref().unwrap_or_default();
+                    errors.push(crate::error::RowError::field(file, line, "id", crate::units::unavailable_message(ext)));
+                }
+                Some((id, old_bucket, _)) => {
                     dirty.insert(*old_bucket);
                     updates.push((*id, row));
                     self.written = None;
@@ -195,13 +209,13 @@ fn check_row(
     let unit_code = t.get("unit");
     let unit = units.get(unit_code).copied();
     if unit.is_none() {
-        let m = if unit_code.is_empty() { "must not be empty".to_owned() } else { format!("unknown unit {unit_code:?}") };
+        let m = if unit_code.is_empty() { "must not be empty".to_owned() } else { format!("unknown unit {}", quote(unit_code)) };
         errors.push(t.field_error("unit", m));
     }
     let date = t
         .get("date")
         .parse::<NaiveDate>()
-        .map_err(|_| errors.push(t.field_error("date", format!("{:?} is not a date of the form YYYY-MM-DD", t.get("date")))))
+        .map_err(|_| errors.push(t.field_error("date", format!("{} is not a date of the form YYYY-MM-DD", quote(t.get("date"))))))
         .ok();
     let topics = key_set(t, "topics", &campaign.topics, "topic", errors);
     let audiences = key_set(t, "audiences", &campaign.audiences, "audience", errors);
@@ -212,7 +226,7 @@ fn check_row(
             None
         }
         Err(_) => {
-            errors.push(t.field_error("headcount", format!("{:?} is not a whole number", t.get("headcount"))));
+            errors.push(t.field_error("headcount", format!("{} is not a whole number", quote(t.get("headcount")))));
             None
         }
     };
@@ -220,7 +234,7 @@ fn check_row(
     for key in split_list(t.get("lecturers")) {
         match lecturers.get(key) {
             Some(id) => lecturer_ids.push(*id),
-            None => errors.push(t.field_error("lecturers", format!("unknown lecturer {key:?}"))),
+            None => errors.push(t.field_error("lecturers", format!("unknown lecturer {}", quote(key)))),
         }
     }
     let format = match t.get("format") {
@@ -231,11 +245,17 @@ fn check_row(
         "" => Some(SessionStatus::default()),
         s => s.parse().map_err(|e: domain::Error| errors.push(t.field_error("status", e.to_string()))).ok(),
     };
+    let ext_id = Some(t.get("id")).filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(why) = ext_id.as_deref().and_then(|e| too_long(e, CODE)) {
+        errors.push(t.field_error("id", why));
+    }
+    if let Some(why) = too_long(t.get("title"), TITLE) {
+        errors.push(t.field_error("title", why));
+    }
     if errors.count() != before {
         return None;
     }
     let (unit, bucket) = unit?;
-    let ext_id = Some(t.get("id")).filter(|s| !s.is_empty()).map(str::to_owned);
     let row = SessionRow {
         campaign: campaign.id,
         ext_id,
@@ -260,7 +280,7 @@ fn key_set(t: &CsvTable, column: &str, entries: &[CampaignEntry], what: &str, er
             Some(e) => set.insert(e.slot),
             None => {
                 let known: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
-                errors.push(t.field_error(column, format!("unknown {what} {key:?} (this campaign has {})", known.join(", "))));
+                errors.push(t.field_error(column, format!("unknown {what} {} (this campaign has {})", quote(key), known.join(", "))));
                 ok = false;
             }
         }

@@ -3,15 +3,18 @@
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+use domain::text::{CODE, NAME, quote, too_long};
 use domain::{DivisionCode, UnitKind};
 
-use super::{Columns, CsvTable, Errors, ImportSummary};
+use super::{Columns, Confine, CsvTable, Errors, ImportSummary};
 use crate::conn::{Conn, UnitRow};
 use crate::{Error, Progress, coverage};
 
 /// Reads `path` (CSV `code,name,kind,division`) and adds or updates those units.
-/// `allowed`: the divisions the importing account may write under (None: all).
-pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress, allowed: Option<&BTreeSet<i64>>) -> Result<ImportSummary, Error> {
+/// `confine`: where the importing account may reach (None: everywhere). A row's
+/// division must lie there, and so must the stored unit whose code it repeats.
+pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress, confine: Option<&Confine>) -> Result<ImportSummary, Error> {
+    let allowed = confine.map(|c| &c.divisions);
     let columns = Columns { required: &["code", "name", "kind", "division"], optional: &[], others: false };
     let mut t = CsvTable::open(path, &columns)?;
     progress.phase(&format!("reading {}", t.name), t.size());
@@ -24,28 +27,35 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress, 
     while t.advance(&mut errors, progress) {
         summary.read += 1;
         let code = t.get("code");
+        let outside = |u: &UnitRow| allowed.is_some_and(|a| !a.contains(&u.division));
         if code.is_empty() {
             errors.push(t.field_error("code", "must not be empty"));
+        } else if let Some(why) = too_long(code, CODE) {
+            errors.push(t.field_error("code", why));
         } else if let Some(line) = seen.insert(code.to_owned(), t.line()) {
-            errors.push(t.field_error("code", format!("{code:?} appears twice (also at line {line})")));
+            errors.push(t.field_error("code", format!("{} appears twice (also at line {line})", quote(code))));
+        } else if stored.get(code).is_some_and(outside) {
+            // Another region's unit: the row may neither change it nor learn of it.
+            errors.push(t.field_error("code", crate::units::unavailable_message(code)));
         } else if stored.get(code).is_some_and(|u| u.kind == UnitKind::Village) {
-            errors.push(t.field_error("code", format!("{code:?} is the code of a village-level unit; give organizations codes of their own")));
+            errors.push(t.field_error("code", format!("{} is the code of a village-level unit; give organizations codes of their own", quote(code))));
         }
         let name = t.get("name");
         if name.is_empty() {
             errors.push(t.field_error("name", "must not be empty"));
+        } else if let Some(why) = too_long(name, NAME) {
+            errors.push(t.field_error("name", why));
         }
         let kind = t.get("kind").parse::<UnitKind>().map_err(|e| errors.push(t.field_error("kind", e.to_string())));
         let division = match t.get("division").parse::<DivisionCode>() {
             Err(e) => Err(errors.push(t.field_error("division", e.to_string()))),
-            Ok(d) => divisions
-                .get(&d.value())
-                .map(|&bucket| (d.value(), bucket))
-                .ok_or_else(|| errors.push(t.field_error("division", format!("unknown division {d} (import the division tree first)"))))
-                .and_then(|found| match allowed {
-                    Some(a) if !a.contains(&d.value()) => Err(errors.push(t.field_error("division", format!("{d} lies outside your scope")))),
-                    _ => Ok(found),
-                }),
+            Ok(d) => match (divisions.get(&d.value()), allowed) {
+                (Some(_), Some(a)) | (None, Some(a)) if !a.contains(&d.value()) => {
+                    Err(errors.push(t.field_error("division", format!("unknown division {d} (or outside your scope)"))))
+                }
+                (Some(&bucket), _) => Ok((d.value(), bucket)),
+                (None, _) => Err(errors.push(t.field_error("division", format!("unknown division {d} (import the division tree first)")))),
+            },
         };
         if let (Ok(kind), Ok((division, bucket))) = (kind, division) {
             rows.push(UnitRow { id: 0, code: code.to_owned(), name: name.to_owned(), kind, division, bucket });
