@@ -277,9 +277,34 @@ impl CoverageRow {
     }
 }
 
+/// A share as people read it, to one decimal, rounded down: "100.0%" means every
+/// unit is covered, never 3194 of 3195; a share above nothing is never "0.0%" ("<0.1%").
+/// The command line's tables and the pages both write shares this way.
+pub fn percent(share: f64) -> String {
+    if share > 0.0 && share < 0.001 {
+        return "<0.1%".to_owned();
+    }
+    // A tiny allowance: 0.3 (as 0.30000000000000004 or 0.29999999999999999) is 30.0%.
+    let tenths = (share * 1000.0 + 1e-6).floor() / 10.0;
+    format!("{tenths:.1}%")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shares_are_written_rounded_down_to_one_decimal() {
+        let check = |share: f64, expected: &str| assert_eq!(percent(share), expected, "{share}");
+        check(3194.0 / 3195.0, "99.9%");
+        check(1.0, "100.0%");
+        check(0.0, "0.0%");
+        check(0.0004, "<0.1%");
+        check(0.001, "0.1%");
+        check(0.3, "30.0%");
+        check(2.0 / 3.0, "66.6%");
+        check(0.125, "12.5%");
+    }
 
     fn d(day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(2022, 11, day).unwrap()

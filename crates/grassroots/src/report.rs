@@ -65,7 +65,7 @@ pub fn coverage(campaign: &Campaign, q: &CoverageQuery, rows: &[CoverageRow], fo
                     r.name.clone(),
                     r.units.to_string(),
                     r.covered.to_string(),
-                    format!("{:.1}%", r.coverage * 100.0),
+                    domain::coverage::percent(r.coverage),
                     r.sessions.to_string(),
                     r.audience.to_string(),
                 ];

@@ -412,3 +412,130 @@ impl Store {
         Ok(self.read(|c| pass(c, token))?.map(|pass| Link { store: self, pass }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The migration that turned meeting halls stored as units into halls, run on a
+    //! database made at the version before it, on both backends.
+
+    use std::io::Write;
+
+    use crate::conn::Conn;
+    use crate::{CoverageQuery, Quiet, Store, campaigns, coverage, import};
+
+    const DIVISIONS: &str = "code,name,parent
+23,黑龙江省,
+2301,哈尔滨市,23
+230102,道里区,2301
+230102001,兆麟街道,230102
+230102001001,兆麟社区,230102001
+230102001002,安升社区,230102001
+2302,齐齐哈尔市,23
+230202,龙沙区,2302
+230202001,五龙街道,230202
+230202001001,五龙社区,230202001
+";
+
+    const CAMPAIGN: &str = "key = \"c1\"\ntitle = \"t\"\nstart = 2022-11-01\ndeadline = 2022-12-31\ntarget = 1.0\n[[topics]]\nkey = \"theme\"\ntitle = \"主题\"\n";
+
+    /// The world as earlier versions left it: a meeting whose city venues were agency
+    /// units `M<city>`, one of which signed in (its session counted), a village that
+    /// joined too, and a lecture at another village.
+    fn old_world(c: &mut dyn Conn, dir: &std::path::Path) {
+        let file = |name: &str, text: &str| {
+            let p = dir.join(name);
+            std::fs::File::create(&p).and_then(|mut f| f.write_all(text.as_bytes())).expect("temp dir is writable");
+            p
+        };
+        c.begin(true).unwrap();
+        import::divisions::import(c, &file("d.csv", DIVISIONS), &Quiet).unwrap();
+        campaigns::apply(c, &domain::CampaignSpec::from_toml(CAMPAIGN).unwrap()).unwrap();
+        import::units::import(c, &file("u.csv", "code,name,kind,division\nM2301,哈尔滨市会场,agency,2301\nM2302,齐齐哈尔市会场,agency,2302\n"), &Quiet, None).unwrap();
+        let campaign = coverage::find_campaign(c, "c1").unwrap();
+        let sessions = "id,unit,date,topics,headcount\nmeeting-1-venue-2,M2301,2022-11-04,theme,40\nmeeting-1-venue-4,230102001002,2022-11-04,theme,25\ns1,230202001001,2022-11-10,theme,30\n";
+        import::sessions::import(c, &campaign, &file("s.csv", sessions), &Quiet, None).unwrap();
+        c.execute("INSERT INTO meetings (id, title, starts_at, campaign_id, chair_token, state, created_by, created, closed) VALUES (1, '动员会', '', $1, 'chair-token-0000000', 'closed', 'office', 0, 1)", &[campaign.id.into()]).unwrap();
+        let unit = |c: &mut dyn Conn, code: &str| c.query("SELECT id FROM units WHERE code = $1", &[code.into()]).unwrap()[0].int(0).unwrap();
+        let session = |c: &mut dyn Conn, ext: &str| c.query("SELECT id FROM sessions WHERE ext_id = $1", &[ext.into()]).unwrap()[0].int(0).unwrap();
+        let (m2301, m2302, village) = (unit(c, "M2301"), unit(c, "M2302"), unit(c, "230102001002"));
+        let (s_hall, s_village) = (session(c, "meeting-1-venue-2"), session(c, "meeting-1-venue-4"));
+        for (id, unit, main, token, headcount, signed, session) in [
+            (1, m2301, 1, "venue-token-1", 0, None, None),
+            (2, m2301, 0, "venue-token-2", 40, Some(100), Some(s_hall)),
+            (3, m2302, 0, "venue-token-3", 0, None, None),
+            (4, village, 0, "venue-token-4", 25, Some(100), Some(s_village)),
+        ] {
+            c.execute(
+                "INSERT INTO venues (id, meeting_id, unit_id, main, token, headcount, signed_in, session_id) VALUES ($1, 1, $2, $3, $4, $5, $6, $7)",
+                &[(id as i64).into(), unit.into(), (main as i64).into(), token.into(), (headcount as i64).into(), signed.map(|s: i64| s).into(), session.into()],
+            )
+            .unwrap();
+        }
+        c.commit().unwrap();
+    }
+
+    fn check(store: &Store) {
+        store
+            .read(|c| {
+                let halls = c.query("SELECT h.division_id, h.name FROM halls h ORDER BY h.division_id", &[])?;
+                assert_eq!(halls.len(), 2, "both city halls became halls");
+                assert_eq!(halls[0].text(1)?, "哈尔滨市会场");
+                let venues = c.query("SELECT v.id, v.unit_id, h.division_id, v.headcount, v.signed_in, v.session_id FROM venues v LEFT JOIN halls h ON h.id = v.hall_id ORDER BY v.id", &[])?;
+                // (a unit's venue, its hall's division, headcount, sign-in, a session)
+                let row = |i: usize| -> Result<(bool, Option<i64>, i64, Option<i64>, bool), crate::Error> {
+                    let r = &venues[i];
+                    Ok((r.opt_int(1)?.is_some(), r.opt_int(2)?, r.int(3)?, r.opt_int(4)?, r.opt_int(5)?.is_some()))
+                };
+                // The hall's attendance is kept in the meeting's record; its session is gone.
+                assert_eq!(row(1)?, (false, Some(2301), 40, Some(100), false));
+                assert_eq!(row(2)?, (false, Some(2302), 0, None, false));
+                // A village that joined stays a unit's venue, its session kept.
+                assert_eq!(row(3)?, (true, None, 25, Some(100), true));
+                assert!(c.query("SELECT id FROM units WHERE code LIKE 'M%'", &[])?.is_empty(), "no hall is a unit any more");
+                assert!(c.query("SELECT id FROM upkeep", &[]).map(|r| r.is_empty()).unwrap_or(true));
+                Ok(())
+            })
+            .unwrap();
+        let q = CoverageQuery { campaign: "c1".into(), level: Some(domain::Level::City), under: None, as_of: "2022-12-31".parse().unwrap() };
+        let rows = store.coverage(&q).unwrap();
+        let harbin = rows.iter().find(|r| r.code == "2301").unwrap();
+        let qiqihar = rows.iter().find(|r| r.code == "2302").unwrap();
+        // Harbin: two villages, one covered by joining the meeting; no hall counted.
+        assert_eq!((harbin.units, harbin.covered, harbin.sessions, harbin.audience), (2, 1, 1, 25));
+        assert_eq!((qiqihar.units, qiqihar.covered, qiqihar.sessions, qiqihar.audience), (1, 1, 1, 30));
+    }
+
+    #[test]
+    fn halls_stored_as_units_become_halls_and_leave_coverage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut c = crate::sqlite::at_version(&path, 6).unwrap();
+            old_world(&mut *c, dir.path());
+        }
+        check(&Store::open(&format!("sqlite://{}", path.display())).unwrap());
+
+        match std::env::var("GRASSROOTS_TEST_POSTGRES") {
+            Err(_) if std::env::var_os("CI").is_some() => panic!("GRASSROOTS_TEST_POSTGRES must be set in CI: nothing is skipped there"),
+            Err(_) => eprintln!("skipping the PostgreSQL run: GRASSROOTS_TEST_POSTGRES is not set"),
+            Ok(admin) => {
+                let db = format!("grassroots_halls_{}_{}", std::process::id(), fastrand::u32(..));
+                let mut a = postgres::Client::connect(&admin, postgres::NoTls).unwrap();
+                a.batch_execute(&format!("CREATE DATABASE {db}")).unwrap();
+                let base = admin.split('?').next().unwrap_or(&admin);
+                let url = format!("{}/{db}", base.rsplit_once('/').map_or(base, |(b, _)| b));
+                let result = std::panic::catch_unwind(|| {
+                    {
+                        let mut c = crate::postgres::at_version(&url, 8).unwrap();
+                        old_world(&mut *c, dir.path());
+                    }
+                    check(&Store::open(&url).unwrap());
+                });
+                let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+                if let Err(e) = result {
+                    std::panic::resume_unwind(e);
+                }
+            }
+        }
+    }
+}

@@ -58,6 +58,17 @@ pub(crate) fn open(url: &str) -> Result<Pool, Error> {
     Ok(r2d2::Pool::builder().max_size(8).build(PostgresConnectionManager::new(config, NoTls))?)
 }
 
+/// A connection to the database at `url` whose schema is brought to `version` only,
+/// for tests of a later migration (which start from the state before it).
+#[cfg(test)]
+pub(crate) fn at_version(url: &str, version: i32) -> Result<Box<dyn Conn>, Error> {
+    let config = url.parse::<postgres::Config>().map_err(|_| Error::Url(url.to_owned()))?;
+    let pool = r2d2::Pool::builder().max_size(1).build(PostgresConnectionManager::new(config, NoTls))?;
+    let mut c = pool.get()?;
+    embedded::migrations::runner().set_target(refinery::Target::Version(version)).run(&mut *c)?;
+    Ok(Box::new(PgConn(c)))
+}
+
 /// One pooled PostgreSQL connection.
 pub(crate) struct PgConn(pub(crate) r2d2::PooledConnection<PostgresConnectionManager<NoTls>>);
 

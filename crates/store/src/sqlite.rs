@@ -47,6 +47,16 @@ pub(crate) fn open(path: &Path) -> Result<Pool, Error> {
     Ok(pool)
 }
 
+/// A connection to the file at `path` whose schema is brought to `version` only, for
+/// tests of a later migration (which start from the state before it).
+#[cfg(test)]
+pub(crate) fn at_version(path: &Path, version: i32) -> Result<Box<dyn Conn>, Error> {
+    let pool = r2d2::Pool::builder().max_size(1).build(SqliteConnectionManager::file(path).with_init(|c| c.execute_batch("PRAGMA foreign_keys = ON;")))?;
+    let mut c = pool.get()?;
+    embedded::migrations::runner().set_target(refinery::Target::Version(version)).run(&mut *c)?;
+    Ok(Box::new(SqliteConn(c)))
+}
+
 /// One pooled SQLite connection.
 pub(crate) struct SqliteConn(pub(crate) r2d2::PooledConnection<SqliteConnectionManager>);
 

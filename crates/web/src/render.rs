@@ -46,7 +46,7 @@ fn env() -> &'static Environment<'static> {
             lang.t(key).to_owned()
         });
         // A share above nought never reads as 0.0%: a first covered unit must show.
-        env.add_filter("pct", |v: f64| if v > 0.0 && v < 0.0005 { "<0.1%".to_owned() } else { format!("{:.1}%", v * 100.0) });
+        env.add_filter("pct", domain::coverage::percent);
         env
     })
 }
