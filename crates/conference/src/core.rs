@@ -99,8 +99,9 @@ pub enum Refused {
     UnknownMeeting(MeetingId),
     /// The venue is not part of that meeting.
     UnknownVenue(VenueId),
-    /// The offer could not be read or accepted.
-    BadOffer(String),
+    /// The offer could not be read or accepted; the reason is ours, in words, never
+    /// the SDP library's own report (which carries its parser's internals).
+    BadOffer(&'static str),
     /// The command was refused by the meeting's rules.
     Command(crate::meeting::Refused),
 }
@@ -404,7 +405,7 @@ impl Core {
         if !m.venues().contains_key(&venue) {
             return Err(Refused::UnknownVenue(venue));
         }
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| Refused::BadOffer(e.to_string()))?;
+        let offer = SdpOffer::from_sdp_string(offer).map_err(|_| Refused::BadOffer("it is not SDP as a browser writes it"))?;
         self.serial += 1;
         // The ufrag names the venue, so that STUN finds its peer by one map lookup.
         let ufrag = format!("v{}x{}", venue.0, self.serial);
@@ -421,9 +422,9 @@ impl Core {
             .enable_vp8(true)
             .set_extension(ABS_CAPTURE_TIME_ID, Extension::AbsoluteCaptureTime)
             .build(now);
-        let candidate = Candidate::host(self.local, "udp").map_err(|e| Refused::BadOffer(e.to_string()))?;
+        let candidate = Candidate::host(self.local, "udp").map_err(|_| Refused::BadOffer("the media server's address cannot be offered"))?;
         rtc.add_local_candidate(candidate);
-        let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| Refused::BadOffer(e.to_string()))?;
+        let answer = rtc.sdp_api().accept_offer(offer).map_err(|_| Refused::BadOffer("its media lines cannot be answered (it is not a venue page's offer)"))?;
         let answer = declare_missing_send_streams(&mut rtc, answer.to_sdp_string());
         self.drop_peer(venue);
         self.by_ufrag.insert(ufrag, venue);

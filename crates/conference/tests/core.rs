@@ -309,6 +309,17 @@ fn the_main_venue_wall_shows_the_branches_and_a_leaver_frees_its_place() {
 }
 
 #[test]
+fn an_unusable_offer_is_refused_in_our_words_without_the_parsers_internals() {
+    let mut w = World::new(1);
+    let now = w.now;
+    for offer in ["", "v=0\r\nnonsense", "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n", &"x".repeat(100_000)] {
+        let e = w.core.join(now, MEETING, VenueId(2), offer, 0).expect_err("refused").to_string();
+        assert!(e.starts_with("unusable offer: "), "{e}");
+        assert!(e.len() < 120 && !e.contains("0x") && !e.contains('{'), "no debug output: {e}");
+    }
+}
+
+#[test]
 fn junk_datagrams_are_dropped_without_harming_anyone() {
     let mut w = World::new(2);
     let now = w.now;
