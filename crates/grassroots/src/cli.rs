@@ -210,11 +210,20 @@ fn open(db: &str) -> Result<Store> {
     Store::open(db).with_context(|| format!("cannot open the database {db}"))
 }
 
+/// How long a web request's write waits for another writer (a long import) before it
+/// is answered "busy, retry" (503): the command line's own writes wait a minute.
+pub const WEB_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The database as the web server opens it (see [`WEB_LOCK_WAIT`]).
+pub fn open_for_web(db: &str) -> Result<Store> {
+    Store::open_waiting(db, WEB_LOCK_WAIT).with_context(|| format!("cannot open the database {db}"))
+}
+
 /// Runs the command the arguments name.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Demo(args) => demo::run(&args.file, (!args.no_serve).then_some((args.listen.as_str(), args.media))),
-        Command::Serve(args) => serve(open(&cli.db)?, &args.listen, args.media, None),
+        Command::Serve(args) => serve(open_for_web(&cli.db)?, &args.listen, args.media, None),
         Command::User(cmd) => user(&open(&cli.db)?, cmd),
         Command::Import(what) => {
             let store = open(&cli.db)?;

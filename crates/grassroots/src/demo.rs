@@ -53,7 +53,7 @@ const DEMO_UNIT: &str = "230102001001";
 /// Opens (or creates) the demo database, shows it and, given an address, serves it.
 pub fn run(file: &Path, listen: Option<(&str, std::net::SocketAddr)>) -> Result<()> {
     let url = format!("sqlite://{}", file.display());
-    let store = Store::open(&url).with_context(|| format!("cannot open {}", file.display()))?;
+    let store = crate::cli::open_for_web(&url)?;
     let spec = CampaignSpec::from_toml(CAMPAIGN).context("the embedded campaign")?;
     if store.campaigns()?.iter().any(|c| c.key == spec.key) {
         println!("Reopened the demo in {}", file.display());

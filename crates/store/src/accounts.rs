@@ -219,3 +219,26 @@ pub(crate) fn drop_token(conn: &mut dyn Conn, hash: &str) -> Result<(), Error> {
     Ok(())
 }
 
+
+/// The secret named `name`, made from `fresh` the first time it is asked for.
+pub(crate) fn secret(conn: &mut dyn Conn, name: &str, fresh: &str) -> Result<String, Error> {
+    conn.execute("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", &[name.into(), fresh.into()])?;
+    let rows = conn.query("SELECT value FROM secrets WHERE name = $1", &[name.into()])?;
+    rows.first().ok_or_else(|| Error::Corrupt(format!("secret {name}")))?.text(0)
+}
+
+/// The account a signed cookie names, unless that cookie was signed out.
+pub(crate) fn by_cookie(conn: &mut dyn Conn, id: i64, nonce: &str) -> Result<Option<Account>, Error> {
+    let rows = conn.query(
+        &format!("SELECT {ACCOUNT_COLUMNS} FROM users u WHERE u.id = $1 AND NOT EXISTS (SELECT 1 FROM revoked_cookies r WHERE r.nonce = $2)"),
+        &[id.into(), nonce.into()],
+    )?;
+    rows.first().map(|r| account_of(r, 0)).transpose()
+}
+
+/// Remembers a signed-out cookie until it would have expired anyway.
+pub(crate) fn revoke_cookie(conn: &mut dyn Conn, nonce: &str, expires: i64, now: i64) -> Result<(), Error> {
+    conn.execute("DELETE FROM revoked_cookies WHERE expires < $1", &[now.into()])?;
+    conn.execute("INSERT INTO revoked_cookies (nonce, expires) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING", &[nonce.into(), expires.into()])?;
+    Ok(())
+}

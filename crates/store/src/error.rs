@@ -45,6 +45,10 @@ pub enum Error {
     /// The account's role may not do this at all (within its scope it may read).
     #[error("{0}")]
     Forbidden(String),
+    /// The database stayed locked by another writer (a long import, say) for longer
+    /// than a write waits: nothing was changed; try again shortly.
+    #[error("the database is busy with another change (an import, perhaps): nothing was changed; try again in a moment")]
+    Busy,
     /// A stored value is not what the schema promises.
     #[error("unexpected stored value: {0}")]
     Corrupt(String),
@@ -84,12 +88,19 @@ impl Error {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Error {
-        Error::Sqlite(e)
+        match e.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => Error::Busy,
+            _ => Error::Sqlite(e),
+        }
     }
 }
 
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Error {
+        // 55P03: lock_not_available, the lock_timeout running out.
+        if e.code() == Some(&postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+            return Error::Busy;
+        }
         Error::Postgres(e)
     }
 }

@@ -35,6 +35,7 @@ mod units;
 mod valid;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 
 pub use accounts::{Account, NewAccount, SignedIn, TokenKind};
@@ -126,12 +127,20 @@ pub struct Store {
 
 impl Store {
     /// Opens the database at `url` (see [`Location::parse`]), creating an SQLite file
-    /// if needed, and applies any pending migrations.
+    /// if needed, and applies any pending migrations. A write waits up to a minute for
+    /// another (an import, say) to finish: right for the command line.
     pub fn open(url: &str) -> Result<Store, Error> {
+        Store::open_waiting(url, Duration::from_secs(60))
+    }
+
+    /// Like [`Store::open`], with writes waiting at most `lock_wait` for another
+    /// writer; past it they fail with [`Error::Busy`]. A web server waits briefly, so
+    /// that a request held up by a long import is answered "busy, retry" in seconds.
+    pub fn open_waiting(url: &str, lock_wait: Duration) -> Result<Store, Error> {
         let location = Location::parse(url)?;
         let pool = match &location {
-            Location::Sqlite(path) => Pool::Sqlite(sqlite::open(path)?),
-            Location::Postgres(url) => Pool::Postgres(postgres::open(url)?),
+            Location::Sqlite(path) => Pool::Sqlite(sqlite::open(path, lock_wait)?),
+            Location::Postgres(url) => Pool::Postgres(postgres::open(url, lock_wait)?),
         };
         let store = Store { pool };
         store.upkeep()?;
@@ -267,6 +276,24 @@ impl Store {
     /// The account a token (by hash) signs in, unless it expired.
     pub fn signed_in(&self, hash: &str, now: i64) -> Result<Option<SignedIn>, Error> {
         self.read(|c| accounts::by_token(c, hash, now))
+    }
+
+    /// The secret named `name` (a key the web application signs its cookies with),
+    /// kept from `fresh` the first time it is asked for.
+    pub fn secret(&self, name: &str, fresh: &str) -> Result<String, Error> {
+        self.write(|c| accounts::secret(c, name, fresh))
+    }
+
+    /// The account a signed sign-in cookie (already checked by its signature) stands
+    /// for: none if the account is gone or the cookie was signed out. Only reads, so
+    /// that signing in works while a long import holds the write lock.
+    pub fn cookie_account(&self, id: i64, nonce: &str) -> Result<Option<Account>, Error> {
+        self.read(|c| accounts::by_cookie(c, id, nonce))
+    }
+
+    /// Signs a cookie out for good: it is refused until it would have expired.
+    pub fn revoke_cookie(&self, nonce: &str, expires: i64, now: i64) -> Result<(), Error> {
+        self.write(|c| accounts::revoke_cookie(c, nonce, expires, now))
     }
 
     /// Forgets a token: sign-out.

@@ -12,6 +12,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::Hash;
+use std::time::Duration;
 
 use chrono::NaiveDate;
 use domain::coverage::{Fact, Tally};
@@ -46,9 +47,12 @@ const CHUNK: usize = 10_000;
 const WRITE_LOCK: i64 = 0x6772_6173_7372_7473;
 
 /// Connects to the database at `url` (a `postgres://` URL) and brings its schema up to
-/// date.
-pub(crate) fn open(url: &str) -> Result<Pool, Error> {
-    let config = url.parse::<postgres::Config>().map_err(|_| Error::Url(url.to_owned()))?;
+/// date. A write waits at most `lock_wait` for the write lock (the server's
+/// `lock_timeout`, which advisory locks obey too).
+pub(crate) fn open(url: &str, lock_wait: Duration) -> Result<Pool, Error> {
+    let mut config = url.parse::<postgres::Config>().map_err(|_| Error::Url(url.to_owned()))?;
+    let options = format!("{} -c lock_timeout={}", config.get_options().unwrap_or(""), lock_wait.as_millis());
+    config.options(options.trim());
     // A connection of our own first, for the migrations: a wrong password or a missing
     // database is reported at once and in the server's words, where the pool would
     // retry for half a minute and keep only "db error".

@@ -28,9 +28,10 @@ const WRITE_CACHE: i64 = -393_216;
 /// A pool of connections to one SQLite file.
 pub(crate) type Pool = r2d2::Pool<SqliteConnectionManager>;
 
-/// Opens (creating if needed) the file at `path` and brings its schema up to date.
-pub(crate) fn open(path: &Path) -> Result<Pool, Error> {
-    let manager = SqliteConnectionManager::file(path).with_init(|c| {
+/// Opens (creating if needed) the file at `path` and brings its schema up to date. A
+/// write waits at most `lock_wait` for another to finish.
+pub(crate) fn open(path: &Path, lock_wait: Duration) -> Result<Pool, Error> {
+    let manager = SqliteConnectionManager::file(path).with_init(move |c| {
         // WAL lets reports read while an import writes. FULL sync makes every commit
         // durable before it is acknowledged, even across a power loss; imports are one
         // transaction each, so the cost is one sync per file, not per row.
@@ -39,7 +40,7 @@ pub(crate) fn open(path: &Path) -> Result<Pool, Error> {
              PRAGMA temp_store = MEMORY;",
         )?;
         c.execute_batch(&format!("PRAGMA cache_size = {READ_CACHE}; PRAGMA mmap_size = 17179869184"))?;
-        c.busy_timeout(Duration::from_secs(60))
+        c.busy_timeout(lock_wait)
     });
     let pool = r2d2::Pool::builder().max_size(8).build(manager)?;
     let mut c = pool.get()?;

@@ -2,19 +2,25 @@
 //! against cross-site request forgery, and the slowing down of password guessing.
 //!
 //! A browser signs in with a name and password and gets an HttpOnly, SameSite cookie
-//! holding a random token; the store keeps only the token's SHA-256, paired with a
-//! form token that every state-changing request signed in by cookie must carry (a
-//! hidden `_csrf` field, or an `X-CSRF-Token` header). An API client may instead send
-//! `Authorization: Bearer TOKEN` from `grassroots user token`, which needs no form
-//! token because no browser sends it by itself.
+//! signed by the server (`signed.rs`: signing in writes nothing), with a form token
+//! derived from it that every state-changing request signed in by cookie must carry
+//! (a hidden `_csrf` field, or an `X-CSRF-Token` header). An API client may instead
+//! send `Authorization: Bearer TOKEN` from `grassroots user token` (the store keeps
+//! its SHA-256), which needs no form token because no browser sends it by itself.
+//!
+//! Passwords are checked on a bounded pool ([`AppState`]'s `hashing`: as many at once
+//! as the machine has cores, the rest waiting their turn in order), so that 200
+//! clients signing in at once cost the memory of a few argon2 hashes, not 200; and
+//! guessing is slowed down by source and name (`throttle.rs`).
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::Json;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -30,16 +36,11 @@ use store::{Account, TokenKind};
 use crate::error::AppError;
 use crate::i18n::Lang;
 use crate::render::{self, Shown};
+use crate::signed::{COOKIE_LIFE, Key};
 use crate::Shared;
 
 /// The sign-in cookie's name.
 pub(crate) const COOKIE: &str = "gr_session";
-/// How long a browser stays signed in.
-const COOKIE_LIFE: Duration = Duration::from_secs(12 * 3600);
-/// Failed sign-ins allowed before each further attempt must wait.
-const FREE_FAILURES: u32 = 3;
-/// The longest wait between attempts.
-const MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// The argon2 PHC string of a password.
 pub fn hash_password(password: &str) -> Result<String, AppError> {
@@ -66,22 +67,23 @@ fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Failed sign-ins of one account name.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Failures {
-    count: u32,
-    last: Instant,
+/// The address a request came from (unspecified when served without one, as in
+/// tests that call the router directly).
+pub(crate) fn source(parts: &axum::http::Extensions) -> IpAddr {
+    parts.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |c| c.0.ip())
 }
 
-impl Failures {
-    /// How long the next attempt must still wait at `now`; zero if it may go ahead.
-    fn wait(&self, now: Instant) -> Duration {
-        if self.count < FREE_FAILURES {
-            return Duration::ZERO;
-        }
-        let wait = Duration::from_secs(1 << (self.count - FREE_FAILURES).min(16)).min(MAX_WAIT);
-        (self.last + wait).saturating_duration_since(now)
-    }
+/// The key sign-in cookies are signed with, made and kept by the store on first use.
+async fn cookie_key(state: &Shared) -> Result<Key, AppError> {
+    state
+        .cookie_key
+        .get_or_try_init(|| async {
+            let fresh = new_token();
+            let stored = state.system(move |s| s.secret("cookie-key", &fresh)).await?;
+            Key::from_hex(&stored).ok_or_else(|| AppError::Internal("the stored cookie key is not a key".into()))
+        })
+        .await
+        .cloned()
 }
 
 /// The signed-in account of a request, found by the [`authenticate`] layer.
@@ -143,34 +145,42 @@ pub(crate) async fn authenticate(State(state): State<Shared>, jar: CookieJar, re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned());
-    let token = bearer.clone().or_else(|| jar.get(COOKIE).map(|c| c.value().to_owned()));
     let mut req = req;
-    if let Some(token) = token {
-        let hash = token_hash(&token);
-        match state.system(move |s| s.signed_in(&hash, now())).await {
-            Ok(Some(found)) => {
-                // A cookie token used as a bearer token (or the reverse) is refused:
-                // each is only good the way it was given.
-                let kind_ok = match found.kind {
-                    TokenKind::Bearer => bearer.is_some(),
-                    TokenKind::Cookie => bearer.is_none(),
+    let found = match (bearer, jar.get(COOKIE).map(|c| c.value().to_owned())) {
+        (Some(token), _) => bearer_account(&state, token).await,
+        (None, Some(cookie)) => cookie_account(&state, cookie).await,
+        (None, None) => Ok(None),
+    };
+    match found {
+        Ok(Some(viewer)) => {
+            if !viewer.csrf.is_empty() && changes_state(req.method()) {
+                req = match check_csrf(req, &viewer.csrf).await {
+                    Ok(r) => r,
+                    Err(e) => return e.into_response(),
                 };
-                if kind_ok {
-                    let viewer = Viewer { account: found.account, csrf: found.csrf };
-                    if found.kind == TokenKind::Cookie && changes_state(req.method()) {
-                        req = match check_csrf(req, &viewer.csrf).await {
-                            Ok(r) => r,
-                            Err(e) => return e.into_response(),
-                        };
-                    }
-                    req.extensions_mut().insert(viewer);
-                }
             }
-            Ok(None) => {}
-            Err(e) => return e.into_response(),
+            req.extensions_mut().insert(viewer);
         }
+        Ok(None) => {}
+        Err(e) => return e.into_response(),
     }
     next.run(req).await
+}
+
+/// The account of an API token (the store keeps its hash); a sign-in cookie's value
+/// sent as one is no token.
+async fn bearer_account(state: &Shared, token: String) -> Result<Option<Viewer>, AppError> {
+    let hash = token_hash(&token);
+    let found = state.system(move |s| s.signed_in(&hash, now())).await?;
+    Ok(found.filter(|f| f.kind == TokenKind::Bearer).map(|f| Viewer { account: f.account, csrf: String::new() }))
+}
+
+/// The account of a signed sign-in cookie, with the cookie's form token.
+async fn cookie_account(state: &Shared, value: String) -> Result<Option<Viewer>, AppError> {
+    let key = cookie_key(state).await?;
+    let Some(cookie) = key.open(&value, now()) else { return Ok(None) };
+    let account = state.system(move |s| s.cookie_account(cookie.account, &cookie.nonce)).await?;
+    Ok(account.map(|account| Viewer { account, csrf: key.form_token(&value) }))
 }
 
 fn changes_state(m: &Method) -> bool {
@@ -241,12 +251,14 @@ pub(crate) struct SignIn {
     next: Option<String>,
 }
 
-/// Checks a name and password, slowing down repeated failures; gives the account.
-async fn check_password(state: &Shared, name: &str, password: &str) -> Result<Account, AppError> {
-    let wait = state.throttle.lock().map_err(|_| AppError::Internal("throttle lock".into()))?.get(name).map(|f| f.wait(Instant::now()));
-    if let Some(w) = wait.filter(|w| !w.is_zero()) {
-        return Err(AppError::Throttled(w.as_secs().max(1)));
-    }
+/// Checks a name and password from `source`, slowing down repeated failures (the
+/// attempt is counted before its password is checked); gives the account.
+async fn check_password(state: &Shared, source: IpAddr, name: &str, password: &str) -> Result<Account, AppError> {
+    let throttle = || state.throttle.lock().map_err(|_| AppError::Internal("throttle lock".into()));
+    throttle()?.attempt(source, name, Instant::now()).map_err(AppError::Throttled)?;
+    // One hash per core at a time, the others waiting their turn (the semaphore is
+    // fair: first come, first answered).
+    let _turn = state.hashing.acquire().await.map_err(|_| AppError::Internal("the hashing pool is closed".into()))?;
     let (n, p) = (name.to_owned(), password.to_owned());
     // A name that does not exist costs the same hashing as a wrong password, so that
     // timing does not tell which names exist.
@@ -260,30 +272,23 @@ async fn check_password(state: &Shared, name: &str, password: &str) -> Result<Ac
             Err(e) => Err(e),
         })
         .await?;
-    let mut throttle = state.throttle.lock().map_err(|_| AppError::Internal("throttle lock".into()))?;
     match found {
         Some(account) => {
-            throttle.remove(name);
+            throttle()?.succeeded(source, name);
             Ok(account)
         }
-        None => {
-            let f = throttle.entry(name.to_owned()).or_insert(Failures { count: 0, last: Instant::now() });
-            f.count += 1;
-            f.last = Instant::now();
-            Err(AppError::Store(store::Error::Field { field: "password".into(), message: "wrong name or password".into() }))
-        }
+        None => Err(AppError::Store(store::Error::Field { field: "password".into(), message: "wrong name or password".into() })),
     }
 }
 
-/// Starts a browser session: the cookie to set and the form token.
+/// Starts a browser session: the cookie to set and its form token. Nothing is written.
 async fn open_session(state: &Shared, account: &Account, jar: CookieJar) -> Result<(CookieJar, String), AppError> {
-    let token = new_token();
-    let csrf = new_token();
-    let (id, hash, c) = (account.id, token_hash(&token), csrf.clone());
-    let t = now();
-    state.system(move |s| s.put_token(id, &hash, TokenKind::Cookie, &c, t, Some(t + COOKIE_LIFE.as_secs() as i64))).await?;
-    let cookie = Cookie::build((COOKIE, token))
+    let key = cookie_key(state).await?;
+    let value = key.sign(account.id, now(), &new_token()[..32]);
+    let csrf = key.form_token(&value);
+    let cookie = Cookie::build((COOKIE, value))
         .http_only(true)
+        .secure(state.https)
         .same_site(SameSite::Lax)
         .path("/")
         .max_age(time_duration(COOKIE_LIFE))
@@ -305,12 +310,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
-async fn signin_form(State(state): State<Shared>, lang: Lang, jar: CookieJar, headers: HeaderMap, axum::Form(f): axum::Form<SignIn>) -> Result<Response, Shown> {
+async fn signin_form(
+    State(state): State<Shared>,
+    lang: Lang,
+    jar: CookieJar,
+    headers: HeaderMap,
+    extensions: axum::http::Extensions,
+    axum::Form(f): axum::Form<SignIn>,
+) -> Result<Response, Shown> {
     let next = safe_next(f.next.as_deref());
     if !same_origin(&headers) {
         return Err(Shown(AppError::Csrf, lang));
     }
-    match check_password(&state, f.name.trim(), &f.password).await {
+    match check_password(&state, source(&extensions), f.name.trim(), &f.password).await {
         Ok(account) => {
             let (jar, _) = open_session(&state, &account, jar).await.map_err(|e| Shown(e, lang))?;
             Ok((jar, Redirect::to(&next)).into_response())
@@ -360,11 +372,11 @@ impl From<&Account> for AccountJson {
 /// Signs in and sets the session cookie.
 #[utoipa::path(post, path = "/api/v1/signin", tag = "accounts", request_body = SignIn,
     responses((status = 200, body = SignedInJson), (status = 422, body = crate::error::ErrorJson), (status = 429, body = crate::error::ErrorJson)))]
-async fn signin_api(State(state): State<Shared>, jar: CookieJar, headers: HeaderMap, Json(f): Json<SignIn>) -> Result<Response, AppError> {
+async fn signin_api(State(state): State<Shared>, jar: CookieJar, headers: HeaderMap, extensions: axum::http::Extensions, Json(f): Json<SignIn>) -> Result<Response, AppError> {
     if !same_origin(&headers) {
         return Err(AppError::Csrf);
     }
-    let account = check_password(&state, f.name.trim(), &f.password).await?;
+    let account = check_password(&state, source(&extensions), f.name.trim(), &f.password).await?;
     let (jar, csrf) = open_session(&state, &account, jar).await?;
     Ok((jar, Json(SignedInJson { account: AccountJson::from(&account), csrf })).into_response())
 }
@@ -377,37 +389,29 @@ async fn me(viewer: Viewer) -> Json<AccountJson> {
 
 async fn signout(State(state): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
     if let Some(c) = jar.get(COOKIE) {
-        let hash = token_hash(c.value());
-        state.system(move |s| s.drop_token(&hash)).await?;
+        // The cookie is refused from now on, wherever a copy of it is.
+        if let Some(cookie) = cookie_key(&state).await?.open(c.value(), now()) {
+            let (nonce, expires) = (cookie.nonce.clone(), cookie.expires());
+            state.system(move |s| s.revoke_cookie(&nonce, expires, now())).await?;
+        }
     }
     Ok((jar.remove(Cookie::build(COOKIE).path("/")), Redirect::to("/signin")).into_response())
 }
 
-async fn switch_language(axum::extract::Path(lang): axum::extract::Path<String>, jar: CookieJar, headers: HeaderMap) -> Response {
+async fn switch_language(State(state): State<Shared>, axum::extract::Path(lang): axum::extract::Path<String>, jar: CookieJar, headers: HeaderMap) -> Response {
     let lang = Lang::parse(&lang).unwrap_or(Lang::Zh);
     let back = headers
         .get(header::REFERER)
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned())))
         .unwrap_or_else(|| "/".into());
-    let cookie = Cookie::build(("lang", lang.as_str())).path("/").same_site(SameSite::Lax).max_age(time_duration(Duration::from_secs(365 * 86400))).build();
+    let cookie = Cookie::build(("lang", lang.as_str())).path("/").secure(state.https).same_site(SameSite::Lax).max_age(time_duration(Duration::from_secs(365 * 86400))).build();
     (jar.add(cookie), Redirect::to(&safe_next(Some(&back)))).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn failed_sign_ins_wait_longer_and_longer() {
-        let t = Instant::now();
-        let f = |count| Failures { count, last: t };
-        assert!(f(2).wait(t).is_zero());
-        assert_eq!(f(3).wait(t), Duration::from_secs(1));
-        assert_eq!(f(5).wait(t), Duration::from_secs(4));
-        assert_eq!(f(40).wait(t), MAX_WAIT);
-        assert!(f(3).wait(t + Duration::from_secs(2)).is_zero());
-    }
 
     #[test]
     fn passwords_hash_and_verify() {

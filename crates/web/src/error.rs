@@ -51,6 +51,7 @@ impl AppError {
             AppError::Store(S::Invalid { .. } | S::Field { .. } | S::Rejected(_)) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Store(S::Conflict(_)) => StatusCode::CONFLICT,
             AppError::Store(S::Forbidden(_)) => StatusCode::FORBIDDEN,
+            AppError::Store(S::Busy) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Store(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Csrf => StatusCode::FORBIDDEN,
@@ -66,6 +67,15 @@ impl AppError {
             return "internal error (logged on the server)".into();
         }
         self.to_string()
+    }
+
+    /// How many seconds to wait before trying again, for a refusal that passes.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            AppError::Throttled(secs) => Some(*secs),
+            AppError::Store(store::Error::Busy) => Some(BUSY_RETRY),
+            _ => None,
+        }
     }
 
     /// The field at fault, if one is.
@@ -120,9 +130,16 @@ pub struct ErrorJson {
     pub rows: Vec<RowJson>,
 }
 
+/// Seconds a client is told to wait when the database is busy with another writer.
+pub(crate) const BUSY_RETRY: u64 = 5;
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let body = ErrorJson { message: self.public_message(), field: self.field_name().map(str::to_owned), rows: self.rows() };
-        (self.status(), Json(body)).into_response()
+        let mut res = (self.status(), Json(body)).into_response();
+        if let Some(secs) = self.retry_after() {
+            res.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }

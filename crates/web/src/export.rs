@@ -58,6 +58,17 @@ pub enum Format {
     Xlsx,
 }
 
+/// A text cell as a CSV file may carry it: one that a spreadsheet would take for a
+/// formula (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a
+/// leading `'`, so that a name typed as `=HYPERLINK(…)` stays a name when the office
+/// opens the export in Excel or WPS.
+fn inert(text: &str) -> String {
+    match text.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{text}"),
+        _ => text.to_owned(),
+    }
+}
+
 impl Table {
     /// The table as a download in `format` (CSV or XLSX).
     pub(crate) fn download(self, format: Format) -> Result<Response, AppError> {
@@ -93,7 +104,7 @@ impl Table {
         w.write_record(&self.headers).map_err(internal)?;
         for row in &self.rows {
             w.write_record(row.iter().map(|c| match c {
-                Cell::Text(s) => s.clone(),
+                Cell::Text(s) => inert(s),
                 Cell::Int(v) => v.to_string(),
                 Cell::Real(v) => format!("{v:.4}"),
             }))
@@ -102,6 +113,8 @@ impl Table {
         w.into_inner().map_err(|e| AppError::Internal(e.to_string()))
     }
 
+    /// The workbook: text cells are written as strings, which a spreadsheet never reads
+    /// as formulas.
     fn xlsx(&self) -> Result<Vec<u8>, AppError> {
         let internal = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
         let mut book = Workbook::new();
@@ -123,5 +136,28 @@ impl Table {
             }
         }
         book.save_to_buffer().map_err(internal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_are_made_inert() {
+        for (cell, expected) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1", "'+1"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("道里区", "道里区"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(inert(cell), expected, "{cell:?}");
+        }
+        let t = Table { name: "units", headers: vec!["name".into(), "n".into()], rows: vec![vec!["=1+1".into(), Cell::Int(-5)]] };
+        assert_eq!(String::from_utf8(t.csv().unwrap()).unwrap(), "name,n\n'=1+1,-5\n");
     }
 }

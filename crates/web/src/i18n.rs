@@ -87,6 +87,7 @@ static MESSAGES: Messages = &[
     ("audience", "听众人次", "Audience"),
     ("audiences", "对象", "Audiences"),
     ("back", "返回", "Back"),
+    ("busy", "数据库正忙于另一项更改（可能是导入），本次未作任何更改，请稍后重试", "The database is busy with another change (an import, perhaps): nothing was changed; try again in a moment"),
     ("campaign", "宣讲活动", "Campaign"),
     ("code", "代码", "Code"),
     ("coverage", "覆盖率", "Coverage"),

@@ -18,7 +18,9 @@ use crate::render::{self, ShowErr, Shown};
 use crate::Shared;
 
 pub(crate) fn routes() -> Router<Shared> {
-    Router::new().route("/imports", get(page).post(upload)).route("/api/v1/imports/{kind}", post(import_api))
+    Router::new()
+        .route("/imports", get(page).post(upload).layer(crate::uploads()))
+        .route("/api/v1/imports/{kind}", post(import_api).layer(crate::uploads()))
 }
 
 fn kind_of(s: &str) -> Result<ImportKind, AppError> {

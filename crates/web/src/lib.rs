@@ -27,13 +27,15 @@ mod meetings;
 mod lecturer;
 mod openapi;
 mod photos;
+mod protect;
 mod render;
 mod requests;
 mod sessions;
+mod signed;
 mod supervision;
+mod throttle;
 mod units;
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
@@ -48,9 +50,16 @@ pub use i18n::Lang;
 
 /// What every request shares: the store, the sign-in throttle and the media server.
 pub struct AppState {
+    /// Whether browsers reach this server over HTTPS (directly or through a proxy that
+    /// terminates it): cookies are then `Secure`, and HSTS is sent.
+    https: bool,
     /// Always `Some` until dropped (see the `Drop` impl).
     store: Option<Arc<Store>>,
-    throttle: Mutex<HashMap<String, auth::Failures>>,
+    throttle: Mutex<throttle::Throttle>,
+    /// Turns at checking a password: as many at once as the machine has cores.
+    hashing: tokio::sync::Semaphore,
+    /// The key sign-in cookies are signed with (read from the store on first use).
+    cookie_key: tokio::sync::OnceCell<signed::Key>,
     /// The live meetings' media server (`None` if its socket could not be bound).
     media: Option<conference::driver::Media>,
     /// Every change of a live meeting's state, as JSON, for the venues' pages.
@@ -74,6 +83,21 @@ impl Drop for AppState {
 /// The state as handlers hold it.
 pub type Shared = Arc<AppState>;
 
+/// How the application is served.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The live meetings' media address (UDP).
+    pub media: std::net::SocketAddr,
+    /// Whether browsers reach the server over HTTPS.
+    pub https: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { media: ([127, 0, 0, 1], 0).into(), https: false }
+    }
+}
+
 impl AppState {
     /// The application's state over a store.
     pub fn new(store: Store) -> Shared {
@@ -83,6 +107,12 @@ impl AppState {
     /// The application's state with its media server's UDP socket bound at `media`
     /// (the address browsers send media to: a public one in a deployment).
     pub fn with_media(store: Store, media: std::net::SocketAddr) -> Shared {
+        AppState::with_options(store, Options { media, ..Options::default() })
+    }
+
+    /// The application's state as `options` say.
+    pub fn with_options(store: Store, options: Options) -> Shared {
+        let media = options.media;
         let (meeting_states, _) = tokio::sync::broadcast::channel(1024);
         let tx = meeting_states.clone();
         let on_state = Box::new(move |id: conference::core::MeetingId, m: &conference::meeting::Meeting| {
@@ -95,7 +125,16 @@ impl AppState {
                 None
             }
         };
-        Arc::new(AppState { store: Some(Arc::new(store)), throttle: Mutex::new(HashMap::new()), media, meeting_states })
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Arc::new(AppState {
+            https: options.https,
+            store: Some(Arc::new(store)),
+            throttle: Mutex::new(throttle::Throttle::default()),
+            hashing: tokio::sync::Semaphore::new(cores),
+            cookie_key: tokio::sync::OnceCell::new(),
+            media,
+            meeting_states,
+        })
     }
 
     /// Runs `f` on the blocking pool with the store as `acc` sees it: the one way a
@@ -153,8 +192,17 @@ impl AppState {
     }
 }
 
-/// Uploads (CSV imports) may be large; everything else is small.
-const BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// The largest request body: forms and JSON are small.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The largest upload (a file to import, photos with a bulletin): the routes that take
+/// them say so with [`uploads`].
+pub(crate) const UPLOAD_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Lets a route take an upload of up to [`UPLOAD_LIMIT`].
+pub(crate) fn uploads() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(UPLOAD_LIMIT)
+}
 
 /// The whole application: pages, API and static files.
 pub fn router(state: Shared) -> Router {
@@ -174,8 +222,11 @@ pub fn router(state: Shared) -> Router {
         .merge(meetings::routes())
         .merge(openapi::routes())
         .merge(render::static_routes())
+        .fallback(protect::not_found)
+        .layer(middleware::from_fn(protect::api_errors))
         .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(state.clone(), protect::headers))
         .with_state(state)
 }
 
@@ -184,7 +235,9 @@ pub fn router(state: Shared) -> Router {
 pub async fn launch(listener: tokio::net::TcpListener, state: Shared, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     // Alerts become notifications in the background while the server runs.
     let notifier = supervision::start_notifier(&state);
-    let served = axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await;
+    // Connections carry their peer's address: sign-in throttling goes by it.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     notifier.abort();
     served
 }

@@ -20,7 +20,7 @@ use crate::Shared;
 
 pub(crate) fn routes() -> Router<Shared> {
     Router::new()
-        .route("/api/v1/photos", post(upload_api))
+        .route("/api/v1/photos", post(upload_api).layer(crate::uploads()))
         .route("/photos/{id}", get(serve))
         .route("/api/v1/campaigns/{key}/sessions/{id}/photos", get(session_photos_api).post(attach_api))
 }

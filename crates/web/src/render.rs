@@ -80,13 +80,18 @@ impl IntoResponse for Shown {
         let status = e.status();
         let message = match status {
             StatusCode::NOT_FOUND => lang.t("not_found").to_owned(),
+            StatusCode::SERVICE_UNAVAILABLE => lang.t("busy").to_owned(),
             _ if matches!(e, AppError::Csrf) => lang.t("csrf_failed").to_owned(),
             _ => e.public_message(),
         };
-        match bare(lang, "error.html", json!({ "status": status.as_u16(), "message": message })) {
+        let mut res = match bare(lang, "error.html", json!({ "status": status.as_u16(), "message": message })) {
             Ok(html) => (status, html).into_response(),
             Err(_) => (status, message).into_response(),
+        };
+        if let Some(secs) = e.retry_after() {
+            res.headers_mut().insert(header::RETRY_AFTER, secs.into());
         }
+        res
     }
 }
 
@@ -141,12 +146,14 @@ pub(crate) async fn page(state: &Shared, viewer: &Viewer, lang: Lang, name: &str
 
 const STYLE: &str = include_str!("../static/app.css");
 const REPORT_JS: &str = include_str!("../static/report.js");
+const PRINT_JS: &str = include_str!("../static/print.js");
 const MEETING_JS: &str = include_str!("../static/meeting.js");
 
 pub(crate) fn static_routes() -> Router<Shared> {
     Router::new()
         .route("/static/app.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], STYLE) }))
         .route("/static/meeting.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], MEETING_JS) }))
+        .route("/static/print.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], PRINT_JS) }))
         .route("/static/report.js", get(|| async { ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], REPORT_JS) }))
 }
 

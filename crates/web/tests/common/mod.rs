@@ -63,6 +63,8 @@ pub struct Server {
     pub base: String,
     /// "sqlite" or "postgres".
     pub backend: &'static str,
+    /// The database's URL.
+    pub url: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     dir: tempfile::TempDir,
@@ -135,10 +137,26 @@ fn seed(store: &Store, dir: &Path) {
 
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-async fn start(url: String, backend: &'static str, dir: tempfile::TempDir, pg: Option<(String, String)>) -> Server {
+/// How a test's server is set up.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// How long a write waits for another writer before "busy".
+    pub lock_wait: std::time::Duration,
+    /// Whether the server is told browsers reach it over HTTPS.
+    pub https: bool,
+}
+
+impl Default for Setup {
+    fn default() -> Setup {
+        Setup { lock_wait: std::time::Duration::from_secs(60), https: false }
+    }
+}
+
+async fn start(url: String, backend: &'static str, dir: tempfile::TempDir, pg: Option<(String, String)>, setup: &Setup) -> Server {
     let path = dir.path().to_owned();
+    let (u, wait) = (url.clone(), setup.lock_wait);
     let store = tokio::task::spawn_blocking(move || {
-        let store = Store::open(&url).expect("open the test database");
+        let store = Store::open_waiting(&u, wait).expect("open the test database");
         seed(&store, &path);
         store
     })
@@ -148,14 +166,15 @@ async fn start(url: String, backend: &'static str, dir: tempfile::TempDir, pg: O
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let options = web::Options { https: setup.https, ..web::Options::default() };
     let task = tokio::spawn(async move {
-        web::launch(listener, web::AppState::new(store), async {
+        web::launch(listener, web::AppState::with_options(store, options), async {
             let _ = rx.await;
         })
         .await
         .expect("serve");
     });
-    Server { base, backend, stop: Some(tx), task: Some(task), dir, pg }
+    Server { base, backend, url, stop: Some(tx), task: Some(task), dir, pg }
 }
 
 /// Runs `test` against a server on a fresh SQLite database and, if configured, one on
@@ -165,9 +184,18 @@ where
     F: Fn(std::sync::Arc<Server>) -> Fut,
     Fut: Future<Output = ()>,
 {
+    each_backend_with(&Setup::default(), test).await
+}
+
+/// [`each_backend`] with servers set up as `setup` says.
+pub async fn each_backend_with<F, Fut>(setup: &Setup, test: F)
+where
+    F: Fn(std::sync::Arc<Server>) -> Fut,
+    Fut: Future<Output = ()>,
+{
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("test.db").display());
-    run_one(start(url, "sqlite", dir, None).await, &test).await;
+    run_one(start(url, "sqlite", dir, None, setup).await, &test).await;
     match std::env::var(POSTGRES_ENV) {
         Err(_) if std::env::var_os("CI").is_some() => panic!("{POSTGRES_ENV} must be set in CI: nothing is skipped there"),
         Err(_) => eprintln!("skipping the PostgreSQL run: {POSTGRES_ENV} is not set"),
@@ -182,7 +210,7 @@ where
             .unwrap();
             let base = admin.split('?').next().unwrap_or(&admin);
             let url = format!("{}/{db}", base.rsplit_once('/').map_or(base, |(b, _)| b));
-            run_one(start(url, "postgres", tempfile::tempdir().unwrap(), Some((admin, db))).await, &test).await;
+            run_one(start(url, "postgres", tempfile::tempdir().unwrap(), Some((admin, db)), setup).await, &test).await;
         }
     }
 }
