@@ -35,4 +35,9 @@ impl Public<'_> {
     pub fn campaigns(&self) -> Result<Vec<Campaign>, Error> {
         self.read(Action::CampaignList, |c| c.campaigns())
     }
+
+    /// A campaign as its definition (its topics, deadline and target are public).
+    pub fn campaign_spec(&self, key: &str) -> Result<domain::CampaignSpec, Error> {
+        self.read(Action::CampaignRead, |c| crate::scoped::spec_of(&crate::coverage::find_campaign(c, key)?))
+    }
 }

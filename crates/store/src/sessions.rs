@@ -249,6 +249,10 @@ pub(crate) fn write_session(conn: &mut dyn Conn, campaign: &Campaign, row: Sessi
 /// not available, and nothing tells of it).
 pub(crate) fn save_session(conn: &mut dyn Conn, acc: &Account, campaign: &str, input: &SessionInput, id: Option<i64>) -> Result<i64, Error> {
     let campaign = find_campaign(conn, campaign)?;
+    // The session changed must lie in the scope before anything else is looked at.
+    if let Some(id) = id {
+        session(conn, acc, &campaign.key, id)?;
+    }
     let (unit, bucket, _) = find_unit(conn, acc, input.unit.trim()).map_err(|e| match e {
         Error::NotFound { .. } => Error::field("unit", format!("unknown unit {} (or outside your scope)", quote(&input.unit))),
         other => other,

@@ -4,7 +4,7 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use chrono::NaiveDate;
 use domain::CampaignSpec;
 use serde::{Deserialize, Serialize};
@@ -111,18 +111,25 @@ fn field_of(message: &str) -> &str {
     &head[..end]
 }
 
-/// Every campaign.
+/// Every campaign: public, as published bulletins report on them.
 #[utoipa::path(get, path = "/api/v1/campaigns", tag = "campaigns", responses((status = 200, body = Vec<CampaignJson>)))]
-async fn list_api(State(state): State<Shared>, viewer: Viewer) -> Result<Json<Vec<CampaignJson>>, AppError> {
-    let specs = state.as_account(&viewer.account, |s| s.campaigns()?.iter().map(|c| s.campaign_spec(&c.key)).collect::<Result<Vec<_>, _>>()).await?;
+async fn list_api(State(state): State<Shared>, viewer: Option<Extension<Viewer>>) -> Result<Json<Vec<CampaignJson>>, AppError> {
+    let specs = match viewer {
+        Some(Extension(v)) => state.as_account(&v.account, |s| s.campaigns()?.iter().map(|c| s.campaign_spec(&c.key)).collect::<Result<Vec<_>, _>>()).await?,
+        None => state.public(|p| p.campaigns()?.iter().map(|c| p.campaign_spec(&c.key)).collect::<Result<Vec<_>, _>>()).await?,
+    };
     Ok(Json(specs.iter().map(to_json).collect()))
 }
 
 /// One campaign.
 #[utoipa::path(get, path = "/api/v1/campaigns/{key}", tag = "campaigns", params(("key" = String, Path)),
     responses((status = 200, body = CampaignJson), (status = 404, body = crate::error::ErrorJson)))]
-async fn get_api(State(state): State<Shared>, viewer: Viewer, Path(key): Path<String>) -> Result<Json<CampaignJson>, AppError> {
-    Ok(Json(to_json(&state.as_account(&viewer.account, move |s| s.campaign_spec(&key)).await?)))
+async fn get_api(State(state): State<Shared>, viewer: Option<Extension<Viewer>>, Path(key): Path<String>) -> Result<Json<CampaignJson>, AppError> {
+    let spec = match viewer {
+        Some(Extension(v)) => state.as_account(&v.account, move |s| s.campaign_spec(&key)).await?,
+        None => state.public(move |p| p.campaign_spec(&key)).await?,
+    };
+    Ok(Json(to_json(&spec)))
 }
 
 async fn save(state: &Shared, viewer: &Viewer, key: String, c: CampaignJson) -> Result<CampaignSpec, AppError> {

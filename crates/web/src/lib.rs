@@ -53,6 +53,8 @@ pub struct AppState {
     /// Whether browsers reach this server over HTTPS (directly or through a proxy that
     /// terminates it): cookies are then `Secure`, and HSTS is sent.
     https: bool,
+    /// Whether the background notifier runs.
+    notifier: bool,
     /// Always `Some` until dropped (see the `Drop` impl).
     store: Option<Arc<Store>>,
     throttle: Mutex<throttle::Throttle>,
@@ -90,11 +92,14 @@ pub struct Options {
     pub media: std::net::SocketAddr,
     /// Whether browsers reach the server over HTTPS.
     pub https: bool,
+    /// Whether alerts become notifications in the background while the server runs
+    /// (off only where a test must see the database change by its own requests alone).
+    pub notifier: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { media: ([127, 0, 0, 1], 0).into(), https: false }
+        Options { media: ([127, 0, 0, 1], 0).into(), https: false, notifier: true }
     }
 }
 
@@ -128,6 +133,7 @@ impl AppState {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Arc::new(AppState {
             https: options.https,
+            notifier: options.notifier,
             store: Some(Arc::new(store)),
             throttle: Mutex::new(throttle::Throttle::default()),
             hashing: tokio::sync::Semaphore::new(cores),
@@ -234,10 +240,12 @@ pub fn router(state: Shared) -> Router {
 /// requests in flight.
 pub async fn launch(listener: tokio::net::TcpListener, state: Shared, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     // Alerts become notifications in the background while the server runs.
-    let notifier = supervision::start_notifier(&state);
+    let notifier = state.notifier.then(|| supervision::start_notifier(&state));
     // Connections carry their peer's address: sign-in throttling goes by it.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let served = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
-    notifier.abort();
+    if let Some(n) = notifier {
+        n.abort();
+    }
     served
 }

@@ -144,11 +144,13 @@ pub struct Setup {
     pub lock_wait: std::time::Duration,
     /// Whether the server is told browsers reach it over HTTPS.
     pub https: bool,
+    /// Whether the background notifier runs.
+    pub notifier: bool,
 }
 
 impl Default for Setup {
     fn default() -> Setup {
-        Setup { lock_wait: std::time::Duration::from_secs(60), https: false }
+        Setup { lock_wait: std::time::Duration::from_secs(60), https: false, notifier: true }
     }
 }
 
@@ -166,7 +168,7 @@ async fn start(url: String, backend: &'static str, dir: tempfile::TempDir, pg: O
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let options = web::Options { https: setup.https, ..web::Options::default() };
+    let options = web::Options { https: setup.https, notifier: setup.notifier, ..web::Options::default() };
     let task = tokio::spawn(async move {
         web::launch(listener, web::AppState::with_options(store, options), async {
             let _ = rx.await;
