@@ -424,3 +424,91 @@ fn the_wall_gets_the_lowest_layer_and_a_screen_the_highest_its_estimate_carries(
     wall.dedup();
     assert_eq!(wall, [3, 4, 20], "the wall shows every branch, branch 2 by its lowest layer");
 }
+
+/// What strangers send the media server, a bounded number of cases each run: any
+/// datagrams from anyone, and any commands a chair's page could send. Nothing panics,
+/// nothing breaks a meeting, and its state stays whole.
+mod strangers {
+    use conference::meeting::{Command, Meeting, VenueId};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Bytes shaped like what arrives on the media port: STUN, RTP/RTCP, DTLS, anything.
+    fn datagram() -> impl Strategy<Value = Vec<u8>> {
+        let tail = proptest::collection::vec(any::<u8>(), 0..1400);
+        prop_oneof![
+            tail.clone().prop_map(|t| [vec![0x00, 0x01, 0x00, (t.len() % 256) as u8, 0x21, 0x12, 0xa4, 0x42], t].concat()),
+            tail.clone().prop_map(|t| [vec![0x80, 0x60], t].concat()),
+            tail.clone().prop_map(|t| [vec![0x80, 0xc8], t].concat()),
+            tail.clone().prop_map(|t| [vec![0x16, 0xfe, 0xfd], t].concat()),
+            tail,
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn datagrams_from_anyone_never_break_a_meeting(junk in proptest::collection::vec((any::<bool>(), datagram()), 1..80)) {
+            let mut w = World::new(2);
+            let now = w.now;
+            let stranger: SocketAddr = "127.0.0.99:9999".parse().unwrap();
+            let venue = w.venue(VenueId(2)).addr;
+            for (from_venue, bytes) in &junk {
+                let source = if *from_venue { venue } else { stranger };
+                w.core.handle_input(Input::Datagram { now, source, bytes });
+            }
+            w.forget();
+            w.run(Duration::from_millis(500));
+            prop_assert_eq!(w.pictures(VenueId(2)), vec![1]);
+            prop_assert_eq!(w.pictures(VenueId(3)), vec![1]);
+        }
+    }
+
+    fn command() -> impl Strategy<Value = Command> {
+        let v = (0i64..8).prop_map(VenueId);
+        prop_oneof![
+            v.clone().prop_map(Command::Broadcast),
+            v.clone().prop_map(Command::RollCall),
+            Just(Command::Release),
+            v.clone().prop_map(Command::GiveFloor),
+            Just(Command::TakeFloor),
+            v.clone().prop_map(Command::Mute),
+            v.clone().prop_map(Command::Unmute),
+            Just(Command::MuteBranches),
+            Just(Command::UnmuteBranches),
+            v.clone().prop_map(Command::RaiseHand),
+            v.prop_map(Command::LowerHand),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_commands_keep_a_meeting_whole(
+            steps in proptest::collection::vec((command(), any::<bool>(), 0i64..8), 0..60),
+        ) {
+            let main = VenueId(1);
+            let mut m = Meeting::new(main);
+            for b in 2..6 {
+                m.add_branch(VenueId(b));
+            }
+            for (c, leave, v) in steps {
+                let known = m.venues().contains_key(&VenueId(v));
+                if leave { m.disconnect(VenueId(v)) } else { m.join(VenueId(v), v) }
+                let _ = m.apply(c);
+                // A venue that was unknown to the meeting joins as one (its link made it).
+                prop_assert!(known || !leave || !m.venues().contains_key(&VenueId(v)));
+                let venues: Vec<VenueId> = m.venues().keys().copied().collect();
+                prop_assert!(venues.contains(&m.program()), "the program is one of the meeting's venues");
+                prop_assert!(m.hands().all(|h| h != main && venues.contains(&h)), "hands are branches'");
+                for v in &venues {
+                    prop_assert!(m.picture_for(*v).is_none_or(|p| venues.contains(&p) && p != *v), "no venue is shown itself");
+                    prop_assert!(!m.sounds_for(*v).contains(v), "no venue hears itself");
+                }
+            }
+        }
+    }
+}

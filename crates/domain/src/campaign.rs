@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 
 use crate::Error;
+use crate::text::{TITLE, quote, too_long};
 
 /// The most topics (or audiences) one campaign may have: a session's set of them is
 /// stored as one 64-bit integer (see [`KeySet`](crate::KeySet)).
@@ -53,7 +54,11 @@ impl CampaignSpec {
     /// Parses and checks a campaign file. Every broken rule is reported, not only the
     /// first, each naming its field (`topics[2].key`, `deadline`).
     pub fn from_toml(text: &str) -> Result<CampaignSpec, Error> {
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| Error::Campaign(e.to_string()))?;
+        // The parser quotes the offending line: each line of its report is cut short, so
+        // that a hostile file's megabyte line does not come back in the message.
+        let mut table: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| Error::Campaign(e.to_string().lines().map(crate::text::cut).collect::<Vec<_>>().join("\n")))?;
         let mut problems = Vec::new();
         let key = take_string(&mut table, "key", &mut problems);
         if let Some(k) = &key {
@@ -62,6 +67,9 @@ impl CampaignSpec {
             }
         }
         let title = take_string(&mut table, "title", &mut problems);
+        if let Some(why) = title.as_deref().and_then(|t| too_long(t, TITLE)) {
+            problems.push(format!("title: {why}"));
+        }
         let start = take_date(&mut table, "start", &mut problems);
         let deadline = take_date(&mut table, "deadline", &mut problems);
         if let (Some(s), Some(d)) = (start, deadline) {
@@ -196,7 +204,9 @@ fn take_entries(table: &mut toml::Table, field: &str, problems: &mut Vec<String>
                 if !is_valid_key(&key) {
                     problems.push(format!("{at}.key: {}", Error::MalformedKey(key)));
                 } else if !seen.insert(key.clone()) {
-                    problems.push(format!("{at}.key: {key:?} appears twice"));
+                    problems.push(format!("{at}.key: {} appears twice", quote(&key)));
+                } else if let Some(why) = too_long(&title, TITLE) {
+                    problems.push(format!("{at}.title: {why}"));
                 } else {
                     out.push(Entry { key, title, extra: t });
                 }
@@ -274,5 +284,61 @@ title = "Youth"
         assert!(!is_valid_key("Theme"));
         assert!(!is_valid_key("a b"));
         assert!(!is_valid_key(&"x".repeat(65)));
+    }
+
+    /// Any text at all is read as a campaign or refused in words, never a panic, and a
+    /// refusal stays short whatever it was sent.
+    mod strangers {
+        use proptest::prelude::*;
+
+        use super::super::CampaignSpec;
+
+        fn config() -> ProptestConfig {
+            ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+        }
+
+        proptest! {
+            #![proptest_config(config())]
+
+            #[test]
+            fn any_text_is_read_or_refused(text in "\\PC{0,600}") {
+                match CampaignSpec::from_toml(&text) {
+                    Ok(spec) => prop_assert_eq!(CampaignSpec::from_toml(&spec.to_toml()).ok(), Some(spec)),
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn campaign_files_are_checked_and_read_back(
+                key in "[a-z0-9_ -]{0,70}",
+                title in "\\PC{0,260}",
+                start in 0u32..3000,
+                days in -30i64..400,
+                target in -0.5f64..1.5,
+                topics in proptest::collection::vec(("[a-z0-9-]{0,8}", "\\PC{0,230}"), 0..6),
+                junk in "\\PC{0,300}",
+            ) {
+                let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap() + chrono::Days::new(start as u64);
+                let deadline = start.checked_add_signed(chrono::TimeDelta::days(days)).unwrap();
+                let mut text = format!("key = {key:?}\ntitle = {title:?}\nstart = {start}\ndeadline = {deadline}\ntarget = {target}\nnote = {junk:?}\n");
+                for (k, t) in &topics {
+                    text.push_str(&format!("[[topics]]\nkey = {k:?}\ntitle = {t:?}\n"));
+                }
+                match CampaignSpec::from_toml(&text) {
+                    Ok(spec) => {
+                        prop_assert!((0.0..=1.0).contains(&spec.target) && spec.deadline >= spec.start);
+                        prop_assert!(spec.title.chars().count() <= crate::text::TITLE && !spec.topics.is_empty());
+                        prop_assert!(spec.topics.iter().all(|t| t.title.chars().count() <= crate::text::TITLE));
+                        prop_assert_eq!(CampaignSpec::from_toml(&spec.to_toml()).ok(), Some(spec));
+                    }
+                    Err(e) => {
+                        let m = e.to_string();
+                        prop_assert!(!m.is_empty());
+                        // Every rule broken is named; none echoes more than a short quote.
+                        prop_assert!(m.split("; ").all(|p| p.chars().count() < 400), "{}", m);
+                    }
+                }
+            }
+        }
     }
 }

@@ -212,3 +212,65 @@ async fn a_locked_database_answers_busy_and_sign_in_goes_on() {
     })
     .await;
 }
+
+/// What a stranger's page may send down a venue's socket: any text, any JSON, any
+/// command, a bounded number each run. The server drops what it cannot use, stores no
+/// absurd sign-in, lets a branch chair nothing, and goes on serving everyone.
+#[tokio::test(flavor = "multi_thread")]
+async fn signaling_from_strangers_harms_no_one() {
+    use futures_util::{SinkExt, StreamExt};
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use tokio_tungstenite::tungstenite::Message;
+
+    let message = prop_oneof![
+        "\\PC{0,80}",
+        (prop_oneof![Just("join".to_owned()), Just("sign_in".to_owned()), Just("hand".to_owned()), Just("command".to_owned()), Just("close".to_owned()), "[a-z_]{0,10}"], any::<i64>(), "\\PC{0,40}", any::<bool>())
+            .prop_map(|(t, n, s, b)| json!({ "type": t, "headcount": n, "offer": s, "up": b, "command": { "command": s, "venue": n } }).to_string()),
+        (prop_oneof![Just("roll_call"), Just("mute_branches"), Just("give_floor"), Just("broadcast")], any::<i64>())
+            .prop_map(|(c, v)| json!({ "type": "command", "command": { "command": c, "venue": v } }).to_string()),
+        (0i64..200_000).prop_map(|n| json!({ "type": "sign_in", "headcount": n - 50_000 }).to_string()),
+        Just(format!("{{\"type\":\"join\",\"offer\":\"{}\"}}", "v=0\\r\\n".repeat(20_000))),
+    ];
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let messages: Vec<String> = (0..150).map(|_| message.new_tree(&mut runner).unwrap().current()).collect();
+    let messages = std::sync::Arc::new(messages);
+    each_backend(move |s| {
+        let messages = messages.clone();
+        async move {
+            let office = Client::signed_in(&s, "office").await;
+            let (status, m) = office.post("/api/v1/meetings", &json!({ "title": "陌生", "main_hall": "23", "branches": "units", "units": ["230102001001", "230102001002"] })).await;
+            assert_eq!(status, 200, "{m}");
+            let id = m["id"].as_i64().unwrap();
+            let socket = |token: &str| {
+                let url = format!("{}/m/{token}/ws", s.base.replacen("http://", "ws://", 1));
+                async move {
+                    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.expect("the socket opens");
+                    let first = tokio::time::timeout(Duration::from_secs(20), ws.next()).await.expect("a welcome").unwrap().unwrap();
+                    assert!(first.to_text().unwrap().contains("welcome"));
+                    ws
+                }
+            };
+            let mut ws = socket(m["venues"][1]["token"].as_str().unwrap()).await;
+            for text in messages.iter() {
+                if ws.send(Message::Text(text.clone().into())).await.is_err() {
+                    break;
+                }
+            }
+            // Whatever it made of them, the server answers and the meeting is whole.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let (status, after) = office.get(&format!("/api/v1/meetings/{id}")).await;
+            assert_eq!(status, 200);
+            assert_eq!(after["state"], "open", "a branch cannot close the meeting");
+            for v in after["venues"].as_array().unwrap() {
+                let n = v["headcount"].as_i64().unwrap();
+                assert!((0..=100_000).contains(&n), "no absurd headcount is stored: {v}");
+            }
+            // Another venue still joins, and the socket that sent it all is still served.
+            let other = socket(m["venues"][2]["token"].as_str().unwrap()).await;
+            drop(other);
+            assert!(ws.send(Message::Text(json!({ "type": "hand", "up": true }).to_string().into())).await.is_ok());
+        }
+    })
+    .await;
+}
