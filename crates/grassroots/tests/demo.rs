@@ -143,7 +143,7 @@ async fn the_demos_table_agrees_with_the_dashboard_and_the_api_before_and_after_
     let api = format!("{address}/api/v1/campaigns/cpc20/coverage?level=city&as_of={today}");
     let dashboard = format!("{address}/campaigns/cpc20?as_of={today}");
     let agree = |when: &'static str| {
-        let (api, dashboard, get, table) = (api.clone(), dashboard.clone(), get.clone(), table.clone());
+        let (api, dashboard, table) = (api.clone(), dashboard.clone(), table.clone());
         async move {
             let rows: Value = serde_json::from_str(&get(api).await).expect("JSON");
             assert_eq!(from_api(&rows), table, "the API {when}");

@@ -482,7 +482,8 @@ mod tests {
                 assert_eq!(halls[0].text(1)?, "哈尔滨市会场");
                 let venues = c.query("SELECT v.id, v.unit_id, h.division_id, v.headcount, v.signed_in, v.session_id FROM venues v LEFT JOIN halls h ON h.id = v.hall_id ORDER BY v.id", &[])?;
                 // (a unit's venue, its hall's division, headcount, sign-in, a session)
-                let row = |i: usize| -> Result<(bool, Option<i64>, i64, Option<i64>, bool), crate::Error> {
+                type Row = (bool, Option<i64>, i64, Option<i64>, bool);
+                let row = |i: usize| -> Result<Row, crate::Error> {
                     let r = &venues[i];
                     Ok((r.opt_int(1)?.is_some(), r.opt_int(2)?, r.int(3)?, r.opt_int(4)?, r.opt_int(5)?.is_some()))
                 };

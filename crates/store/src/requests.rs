@@ -443,10 +443,10 @@ pub(crate) fn step(conn: &mut dyn Conn, acc: &Account, reach: Reach, id: i64, in
             let campaign = find_campaign(conn, &f.view.campaign)?;
             let (unit, bucket) = unit_place(conn, &f.view.unit)?;
             let row = checked_row(&campaign, unit, &report, nameable(conn, acc, &report.lecturers, "lecturers")?)?;
-            if let Some(ext) = &row.ext_id {
-                if !conn.sessions_by_ext(campaign.id, &[ext.as_str()])?.is_empty() {
-                    return Err(unavailable("ext_id", ext));
-                }
+            if let Some(ext) = &row.ext_id
+                && !conn.sessions_by_ext(campaign.id, &[ext.as_str()])?.is_empty()
+            {
+                return Err(unavailable("ext_id", ext));
             }
             let session = write_session(conn, &campaign, row, bucket, None)?;
             for photo in &photos {

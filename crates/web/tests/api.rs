@@ -189,8 +189,9 @@ async fn a_county_coordinator_sees_and_changes_only_its_county() {
         let report = json!({ "unit": "230103001001", "date": "2022-11-20", "headcount": 10, "topics": ["theme"] });
         let (status, body) = daoli.post("/api/v1/campaigns/cpc20/sessions", &report).await;
         assert_eq!((status, body["field"].as_str()), (422, Some("unit")), "{body}");
+        // Another county's session is not found, whatever the report says.
         let (status, body) = daoli.put(&format!("/api/v1/campaigns/cpc20/sessions/{nangang_id}"), &report).await;
-        assert_eq!(status, 422, "{body}");
+        assert_eq!(status, 404, "{body}");
         let (status, body) = daoli.post_csv("/api/v1/imports/sessions?campaign=cpc20&name=mine.csv", "unit,date,topics,headcount\n230103001001,2022-11-20,theme,5\n").await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["rows"][0], json!({ "file": "mine.csv", "line": 2, "field": "unit", "message": "unknown unit \"230103001001\"" }));

@@ -47,8 +47,7 @@ pub(crate) fn import(
         .collect();
     let lecturers: HashMap<String, i64> =
         conn.lecturers()?.into_iter().filter(|l| confine.is_none_or(|c| c.names_group(l.group_division))).map(|l| (l.key, l.id)).collect();
-    // The units a stored session matched by `id` must be at, for a confined import.
-    let reach: Option<HashSet<i64>> = confine.map(|_| units.values().map(|(id, _)| *id).collect());
+
     progress.phase(&format!("importing {}", t.name), t.size());
 
     let mut errors = Errors::default();
@@ -60,6 +59,7 @@ pub(crate) fn import(
         updates_possible: conn.has_ext_ids(campaign.id)?,
         earlier: HashSet::default(),
         written: if conn.has_sessions(campaign.id)? { None } else { Some(Default::default()) },
+        reach: confine.map(|_| units.values().map(|(id, _)| *id).collect()),
     };
     let mut dirty = BTreeSet::new();
     while t.advance(&mut errors, progress) {
@@ -82,11 +82,11 @@ pub(crate) fn import(
         dirty.insert(bucket);
         batch.rows.push((t.line(), bucket, row));
         if batch.rows.len() >= BATCH {
-            batch.flush(conn, campaign, &t.name, reach.as_ref(), &mut summary, &mut dirty, &mut errors)?;
+            batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
         }
     }
     if errors.is_empty() {
-        batch.flush(conn, campaign, &t.name, reach.as_ref(), &mut summary, &mut dirty, &mut errors)?;
+        batch.flush(conn, campaign, &t.name, &mut summary, &mut dirty, &mut errors)?;
     }
     errors.check()?;
     progress.phase("updating coverage", 0);
@@ -121,6 +121,8 @@ struct Batch {
     /// The highest session id before this import: a match above it was inserted by
     /// this import, so its `id` is repeated in the file rather than stored before.
     stored_before: i64,
+    /// For a confined import, the units a stored session matched by `id` must be at.
+    reach: Option<HashSet<i64>>,
 }
 
 impl Batch {
@@ -129,7 +131,6 @@ impl Batch {
         conn: &mut dyn Conn,
         campaign: &Campaign,
         file: &str,
-        reach: Option<&HashSet<i64>>,
         summary: &mut ImportSummary,
         dirty: &mut BTreeSet<i64>,
         errors: &mut Errors,
@@ -153,7 +154,7 @@ impl Batch {
                     let ext = row.ext_id.as_deref().unwrap_or_default();
                     errors.push(crate::error::RowError::field(file, line, "id", format!("{} appears twice in this file", quote(ext))));
                 }
-                Some((_, _, unit)) if reach.is_some_and(|r| !r.contains(unit)) => {
+                Some((_, _, unit)) if self.reach.as_ref().is_some_and(|r| !r.contains(unit)) => {
                     // Another region's session: the row may neither change it nor learn of it.
                     let ext = row.ext_id.as_deref().unwrap_or_default();
                     errors.push(crate::error::RowError::field(file, line, "id", crate::units::unavailable_message(ext)));

@@ -48,15 +48,14 @@ pub(crate) fn import(conn: &mut dyn Conn, path: &Path, progress: &dyn Progress, 
         }
         let kind = t.get("kind").parse::<UnitKind>().map_err(|e| errors.push(t.field_error("kind", e.to_string())));
         let division = match t.get("division").parse::<DivisionCode>() {
-            Err(e) => Err(errors.push(t.field_error("division", e.to_string()))),
+            Err(e) => Err(e.to_string()),
             Ok(d) => match (divisions.get(&d.value()), allowed) {
-                (Some(_), Some(a)) | (None, Some(a)) if !a.contains(&d.value()) => {
-                    Err(errors.push(t.field_error("division", format!("unknown division {d} (or outside your scope)"))))
-                }
+                (Some(_), Some(a)) | (None, Some(a)) if !a.contains(&d.value()) => Err(format!("unknown division {d} (or outside your scope)")),
                 (Some(&bucket), _) => Ok((d.value(), bucket)),
-                (None, _) => Err(errors.push(t.field_error("division", format!("unknown division {d} (import the division tree first)")))),
+                (None, _) => Err(format!("unknown division {d} (import the division tree first)")),
             },
         };
+        let division = division.map_err(|m| errors.push(t.field_error("division", m)));
         if let (Ok(kind), Ok((division, bucket))) = (kind, division) {
             rows.push(UnitRow { id: 0, code: code.to_owned(), name: name.to_owned(), kind, division, bucket });
         }
