@@ -171,7 +171,7 @@ fn take_date(table: &mut toml::Table, field: &str, problems: &mut Vec<String>) -
     match NaiveDate::parse_from_str(&text, "%Y-%m-%d") {
         Ok(d) => Some(d),
         Err(_) => {
-            problems.push(format!("{field}: {text:?} is not a date of the form YYYY-MM-DD"));
+            problems.push(format!("{field}: {} is not a date of the form YYYY-MM-DD", quote(&text)));
             None
         }
     }

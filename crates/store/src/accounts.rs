@@ -130,7 +130,7 @@ pub(crate) fn add(conn: &mut dyn Conn, new: &NewAccount, now: i64) -> Result<Acc
     };
     check_scope(new.role, &scope).map_err(|e| Error::field("scope", e.to_string()))?;
     if !conn.query("SELECT id FROM users WHERE name = $1", &[new.name.as_str().into()])?.is_empty() {
-        return Err(Error::Conflict(format!("an account named {:?} exists already", new.name)));
+        return Err(Error::Conflict(format!("an account named {} exists already", domain::text::quote(&new.name))));
     }
     let scope_id = scope.root().map(|c| c.value());
     let unit = match &scope {

@@ -71,7 +71,7 @@ fn slots(
     for gone in before.iter().filter(|b| !entries.iter().any(|e| e.key == b.key)) {
         if let Some(o) = old {
             if conn.slot_in_use(o.id, audience, gone.slot)? {
-                problems.push(format!("{what} {:?} cannot be removed: sessions name it", gone.key));
+                problems.push(format!("{what} {} cannot be removed: sessions name it", domain::text::quote(&gone.key)));
             }
         }
     }

@@ -13,7 +13,7 @@ pub const MAX_ROW_ERRORS: usize = 100;
 #[non_exhaustive]
 pub enum Error {
     /// The thing asked for does not exist.
-    #[error("{what} {key:?} not found")]
+    #[error("{what} {} not found", domain::text::quote(key))]
     NotFound {
         /// What kind of thing: "campaign", "division", …
         what: &'static str,

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use chrono::{DateTime, FixedOffset};
 use domain::Action;
+use domain::text::quote;
 use serde::Deserialize;
 use serde_json::json;
 use store::{BulletinFilter, BulletinInput, BulletinStatus, BulletinView, Page, Paging};
@@ -149,7 +150,7 @@ impl BulletinQuery {
     fn filter(&self) -> Result<BulletinFilter, AppError> {
         let status = match self.status.trim() {
             "" | "all" => None,
-            s => Some(BulletinStatus::parse(s).ok_or_else(|| AppError::field("status", format!("unknown status {s:?}: draft or published")))?),
+            s => Some(BulletinStatus::parse(s).ok_or_else(|| AppError::field("status", format!("unknown status {}: draft or published", quote(s))))?),
         };
         Ok(BulletinFilter { status, q: self.q.clone() })
     }
@@ -441,7 +442,7 @@ impl FormValues {
             .sessions
             .split(|c: char| c == ',' || c == '，' || c == '、' || c.is_whitespace())
             .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<i64>().map_err(|_| AppError::field("sessions", format!("{s:?} is not a session id: give the numbers, separated by commas"))))
+            .map(|s| s.parse::<i64>().map_err(|_| AppError::field("sessions", format!("{} is not a session id: give the numbers, separated by commas", quote(s)))))
             .collect::<Result<_, _>>()?;
         Ok(BulletinInput {
             title: self.title.clone(),

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use chrono::NaiveDate;
 use domain::CampaignSpec;
+use domain::text::quote;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -186,8 +187,8 @@ async fn settings_form(State(state): State<Shared>, PageViewer(viewer, lang): Pa
 }
 
 fn parse_form(f: &SettingsForm) -> Result<CampaignJson, AppError> {
-    let deadline = f.deadline.trim().parse().map_err(|_| AppError::field("deadline", format!("{:?} is not a date of the form YYYY-MM-DD", f.deadline)))?;
-    let target = f.target.trim().parse().map_err(|_| AppError::field("target", format!("{:?} is not a number from 0 to 1", f.target)))?;
+    let deadline = f.deadline.trim().parse().map_err(|_| AppError::field("deadline", format!("{} is not a date of the form YYYY-MM-DD", quote(&f.deadline))))?;
+    let target = f.target.trim().parse().map_err(|_| AppError::field("target", format!("{} is not a number from 0 to 1", quote(&f.target))))?;
     let mut topics = Vec::new();
     for (i, line) in f.topics.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let mut parts = line.split('|').map(str::trim);

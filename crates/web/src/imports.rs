@@ -8,6 +8,7 @@ use axum::extract::{Multipart, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use domain::text::quote;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::{ImportKind, ImportSummary};
@@ -24,7 +25,7 @@ pub(crate) fn routes() -> Router<Shared> {
 }
 
 fn kind_of(s: &str) -> Result<ImportKind, AppError> {
-    ImportKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| AppError::field("kind", format!("unknown import {s:?}: expected divisions, units, lecturers or sessions")))
+    ImportKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| AppError::field("kind", format!("unknown import {}: expected divisions, units, lecturers or sessions", quote(s))))
 }
 
 /// Runs an import of `bytes` (named `file_name` in its errors).

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use domain::{Action, RequestState, SessionFormat, SessionStatus, Step};
+use domain::text::quote;
 use serde::Deserialize;
 use serde_json::json;
 use store::{Page, PlanInput, RequestFilter, RequestInput, RequestView, SessionInput, StepInput, Suggestion, UnitFilter};
@@ -147,7 +148,7 @@ pub(crate) struct RequestBody {
 }
 
 fn date(field: &str, s: &str) -> Result<NaiveDate, AppError> {
-    s.trim().parse().map_err(|_| AppError::field(field, format!("{s:?} is not a date of the form YYYY-MM-DD")))
+    s.trim().parse().map_err(|_| AppError::field(field, format!("{} is not a date of the form YYYY-MM-DD", quote(s))))
 }
 
 impl RequestBody {
@@ -162,7 +163,7 @@ impl RequestBody {
             audiences: self.audiences.clone(),
             window_from: date("window_from", &self.window_from)?,
             window_to: date("window_to", &self.window_to)?,
-            headcount: self.headcount.text().trim().parse().map_err(|_| AppError::field("headcount", format!("{:?} is not a whole number", self.headcount.text())))?,
+            headcount: self.headcount.text().trim().parse().map_err(|_| AppError::field("headcount", format!("{} is not a whole number", quote(&self.headcount.text()))))?,
             note: self.note.clone(),
         })
     }
@@ -237,7 +238,7 @@ impl StepBody {
                 ext_id: Some(r.ext_id.trim().to_owned()).filter(|e| !e.is_empty()),
                 unit: String::new(),
                 date: date("date", &r.date)?,
-                headcount: r.headcount.text().trim().parse().map_err(|_| AppError::field("headcount", format!("{:?} is not a whole number", r.headcount.text())))?,
+                headcount: r.headcount.text().trim().parse().map_err(|_| AppError::field("headcount", format!("{} is not a whole number", quote(&r.headcount.text()))))?,
                 topics: r.topics.clone(),
                 audiences: r.audiences.clone(),
                 lecturers: Vec::new(),
@@ -252,7 +253,7 @@ impl StepBody {
         let rating = match &self.rating {
             None => None,
             Some(r) if r.text().trim().is_empty() => None,
-            Some(r) => Some(r.text().trim().parse().map_err(|_| AppError::field("rating", format!("{:?} is not from 1 to 5", r.text())))?),
+            Some(r) => Some(r.text().trim().parse().map_err(|_| AppError::field("rating", format!("{} is not from 1 to 5", quote(&r.text()))))?),
         };
         Ok(StepInput { step, text: self.text.clone(), lecturer: Some(self.lecturer.clone()).filter(|l| !l.trim().is_empty()), report, photos: self.photos.clone(), rating })
     }

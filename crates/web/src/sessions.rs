@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use domain::{SessionFormat, SessionStatus};
+use domain::text::quote;
 use serde::Deserialize;
 use serde_json::json;
 use store::{Campaign, Page, SessionFilter, SessionInput, SessionView};
@@ -174,8 +175,8 @@ impl Loose {
 
 impl SessionBody {
     fn input(&self) -> Result<SessionInput, AppError> {
-        let date: NaiveDate = self.date.trim().parse().map_err(|_| AppError::field("date", format!("{:?} is not a date of the form YYYY-MM-DD", self.date)))?;
-        let headcount = self.headcount.text().trim().parse::<i64>().map_err(|_| AppError::field("headcount", format!("{:?} is not a whole number", self.headcount.text())))?;
+        let date: NaiveDate = self.date.trim().parse().map_err(|_| AppError::field("date", format!("{} is not a date of the form YYYY-MM-DD", quote(&self.date))))?;
+        let headcount = self.headcount.text().trim().parse::<i64>().map_err(|_| AppError::field("headcount", format!("{} is not a whole number", quote(&self.headcount.text()))))?;
         let format = match self.format.trim() {
             "" => SessionFormat::default(),
             f => f.parse().map_err(|e: domain::Error| AppError::field("format", e.to_string()))?,

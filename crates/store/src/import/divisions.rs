@@ -86,7 +86,9 @@ fn read(
             errors.push(t.field_error("code", e.to_string()));
         }
         let name = t.get("name");
-        if name.is_empty() {
+        if let Some(why) = domain::text::too_long(name, domain::text::NAME) {
+            errors.push(t.field_error("name", why));
+        } else if name.is_empty() {
             errors.push(t.field_error("name", "must not be empty"));
         }
         let parent = match parent_column.map(|c| (c, t.get(c))) {
