@@ -434,6 +434,12 @@ mod strangers {
 
     use super::*;
 
+    /// Cases per property: a bounded number on every test run (CI included), more when
+    /// `PROPTEST_CASES` asks for a longer hunt.
+    fn cases(default: u32) -> u32 {
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    }
+
     /// Bytes shaped like what arrives on the media port: STUN, RTP/RTCP, DTLS, anything.
     fn datagram() -> impl Strategy<Value = Vec<u8>> {
         let tail = proptest::collection::vec(any::<u8>(), 0..1400);
@@ -447,7 +453,7 @@ mod strangers {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 12, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: if std::env::var_os("PROPTEST_CASES").is_some() { cases(12) / 8 + 4 } else { 12 }, failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn datagrams_from_anyone_never_break_a_meeting(junk in proptest::collection::vec((any::<bool>(), datagram()), 1..80)) {
@@ -484,7 +490,7 @@ mod strangers {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: cases(512), failure_persistence: None, ..ProptestConfig::default() })]
 
         #[test]
         fn any_commands_keep_a_meeting_whole(

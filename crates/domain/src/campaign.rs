@@ -294,7 +294,9 @@ title = "Youth"
         use super::super::CampaignSpec;
 
         fn config() -> ProptestConfig {
-            ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() }
+            // A bounded number each run; `PROPTEST_CASES` asks for a longer hunt.
+            let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(256);
+            ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() }
         }
 
         proptest! {

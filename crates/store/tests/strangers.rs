@@ -133,8 +133,14 @@ fn check(kind: ImportKind, bytes: &[u8], as_daoli: bool) -> Result<(), TestCaseE
     Ok(())
 }
 
+/// Cases per property: a bounded number on every test run (CI included), more when
+/// `PROPTEST_CASES` asks for a longer hunt.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: cases(48), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn any_unit_file_is_stored_whole_or_refused_whole(bytes in file(ImportKind::Units), as_daoli in any::<bool>()) {

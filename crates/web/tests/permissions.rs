@@ -432,15 +432,43 @@ async fn probes(w: &World, action: Action, who: Who, side: Side) -> Vec<Attempt>
         ],
         A::UnitList => vec![get("/api/v1/units", format!("/api/v1/units?{}", under("under")))],
         A::UnitRead => vec![get("/api/v1/units/{code}", format!("/api/v1/units/{}", place.unit()))],
-        A::UnitCreate => vec![at(Method::POST, "/api/v1/units", "/api/v1/units", json(json!({ "code": fresh("E"), "name": "新厂", "kind": "enterprise", "division": place.division() })), Away::Invalid)],
+        A::UnitCreate => {
+            let mut a = vec![at(Method::POST, "/api/v1/units", "/api/v1/units", json(json!({ "code": fresh("E"), "name": "新厂", "kind": "enterprise", "division": place.division() })), Away::Invalid)];
+            if outside {
+                // Another place's unit's code, taken home.
+                a.push(at(Method::POST, "/api/v1/units", "/api/v1/units", json(json!({ "code": place.unit(), "name": "夺", "kind": "enterprise", "division": home.division() })), Away::Invalid));
+            }
+            a
+        }
         A::UnitUpdate => vec![at(Method::PUT, "/api/v1/units/{code}", format!("/api/v1/units/{}", place.unit()), json(json!({ "name": "改名厂", "kind": "enterprise", "division": place.division() })), Away::NotFound)],
-        A::UnitImport => vec![at(Method::POST, "/api/v1/imports/{kind}", "/api/v1/imports/units", Body::Csv(format!("code,name,kind,division\n{},新厂,enterprise,{}\n", fresh("E"), place.division())), Away::Invalid)],
+        A::UnitImport => {
+            let row = |code: &str, division: &str| Body::Csv(format!("code,name,kind,division\n{code},新厂,enterprise,{division}\n"));
+            let mut a = vec![at(Method::POST, "/api/v1/imports/{kind}", "/api/v1/imports/units", row(&fresh("E"), place.division()), Away::Invalid)];
+            if outside {
+                a.push(at(Method::POST, "/api/v1/imports/{kind}", "/api/v1/imports/units", row(place.unit(), home.division()), Away::Invalid));
+            }
+            a
+        }
         A::UnitExport => vec![get("/api/v1/units", format!("/api/v1/units?format=csv&{}", under("under")))],
         A::LecturerList => vec![get("/api/v1/lecturers", format!("/api/v1/lecturers?{}", under("under")))],
         A::LecturerRead => vec![get("/api/v1/lecturers/{key}", format!("/api/v1/lecturers/{}", place.lecturer()))],
-        A::LecturerCreate => vec![at(Method::POST, "/api/v1/lecturers", "/api/v1/lecturers", json(json!({ "key": fresh("l"), "name": "新讲师", "group": place.division() })), Away::Invalid)],
+        A::LecturerCreate => {
+            let body = |key: &str, group: &str| json(json!({ "key": key, "name": "新讲师", "group": group }));
+            let mut a = vec![at(Method::POST, "/api/v1/lecturers", "/api/v1/lecturers", body(&fresh("l"), place.division()), Away::Invalid)];
+            if outside {
+                a.push(at(Method::POST, "/api/v1/lecturers", "/api/v1/lecturers", body(place.lecturer(), home.division()), Away::Invalid));
+            }
+            a
+        }
         A::LecturerUpdate => vec![at(Method::PUT, "/api/v1/lecturers/{key}", format!("/api/v1/lecturers/{}", place.lecturer()), json(json!({ "name": "改名", "group": place.division(), "topics": "theme" })), Away::NotFound)],
-        A::LecturerImport => vec![at(Method::POST, "/api/v1/imports/{kind}", "/api/v1/imports/lecturers", Body::Csv(format!("key,name,group,topics\n{},新讲师,{},theme\n", fresh("l"), place.division())), Away::Invalid)],
+        A::LecturerImport => {
+            let row = |key: &str, group: &str| Body::Csv(format!("key,name,group,topics\n{key},新讲师,{group},theme\n"));
+            let mut a = vec![at(Method::POST, "/api/v1/imports/{kind}", "/api/v1/imports/lecturers", row(&fresh("l"), place.division()), Away::Invalid)];
+            if outside {
+                a.push(at(Method::POST, "/api/v1/imports/{kind}", "/api/v1/imports/lecturers", row(place.lecturer(), home.division()), Away::Invalid));
+            }
+            a
+        }
         A::LecturerExport => vec![get("/api/v1/lecturers", format!("/api/v1/lecturers?format=csv&{}", under("under")))],
         A::SessionList => {
             let filter = if place == Place::Unit1 || place == Place::Unit2 { format!("unit={}", place.unit()) } else { under("under") };
@@ -452,7 +480,17 @@ async fn probes(w: &World, action: Action, who: Who, side: Side) -> Vec<Attempt>
         ],
         A::SessionCreate => {
             let report = json!({ "unit": place.unit(), "date": "2022-11-21", "headcount": 12, "topics": ["theme"] });
-            vec![at(Method::POST, "/api/v1/campaigns/{key}/sessions", format!("/api/v1/campaigns/{key}/sessions"), json(report), Away::Invalid)]
+            let mut a = vec![at(Method::POST, "/api/v1/campaigns/{key}/sessions", format!("/api/v1/campaigns/{key}/sessions"), json(report), Away::Invalid)];
+            if outside {
+                // At home, but naming the other place's lecturer, or reusing its session's id.
+                for report in [
+                    json!({ "unit": home.unit(), "date": "2022-11-21", "headcount": 12, "topics": ["theme"], "lecturers": [place.lecturer()] }),
+                    json!({ "ext_id": place.session(), "unit": home.unit(), "date": "2022-11-21", "headcount": 12, "topics": ["theme"] }),
+                ] {
+                    a.push(at(Method::POST, "/api/v1/campaigns/{key}/sessions", format!("/api/v1/campaigns/{key}/sessions"), json(report), Away::Invalid));
+                }
+            }
+            a
         }
         A::SessionPlan => {
             let plan = json!({ "units": [place.unit()], "lecturer": Place::Daoli.lecturer(), "from": "2022-11-22", "to": "2022-11-23", "topics": ["theme"] });
@@ -471,8 +509,12 @@ async fn probes(w: &World, action: Action, who: Who, side: Side) -> Vec<Attempt>
             vec![at(Method::POST, "/api/v1/campaigns/{key}/sessions/{id}/photos", format!("/api/v1/campaigns/{key}/sessions/{sid}/photos"), json(json!({ "photos": [photo] })), Away::NotFound)]
         }
         A::SessionImport => {
-            let csv = format!("unit,date,topics,headcount\n{},2022-11-24,theme,14\n", place.unit());
-            vec![at(Method::POST, "/api/v1/imports/{kind}", format!("/api/v1/imports/sessions?campaign={key}"), Body::Csv(csv), Away::Invalid)]
+            let mut files = vec![format!("unit,date,topics,headcount\n{},2022-11-24,theme,14\n", place.unit())];
+            if outside {
+                files.push(format!("id,unit,date,topics,headcount\n{},{},2022-11-24,theme,14\n", place.session(), home.unit()));
+                files.push(format!("unit,date,topics,headcount,lecturers\n{},2022-11-24,theme,14,{}\n", home.unit(), place.lecturer()));
+            }
+            files.into_iter().map(|csv| at(Method::POST, "/api/v1/imports/{kind}", format!("/api/v1/imports/sessions?campaign={key}"), Body::Csv(csv), Away::Invalid)).collect()
         }
         A::SessionExport => vec![get("/api/v1/campaigns/{key}/sessions", format!("/api/v1/campaigns/{key}/sessions?format=csv&{}", under("under")))],
         A::RequestList => match side {
@@ -510,7 +552,13 @@ async fn probes(w: &World, action: Action, who: Who, side: Side) -> Vec<Attempt>
                 _ => (if reach == Reach::Own { "assigned" } else { "requested" }, json!({ "step": "cancel", "text": "取消" })),
             };
             let id = w.request(place, state).await;
-            vec![at(Method::POST, "/api/v1/requests/{id}/steps", format!("/api/v1/requests/{id}/steps"), json(body), Away::NotFound)]
+            let mut a = vec![at(Method::POST, "/api/v1/requests/{id}/steps", format!("/api/v1/requests/{id}/steps"), json(body), Away::NotFound)];
+            if action == A::RequestAssign && outside {
+                // A request at home, given to the other place's lecturer.
+                let id = w.request(home, state).await;
+                a.push(at(Method::POST, "/api/v1/requests/{id}/steps", format!("/api/v1/requests/{id}/steps"), json(json!({ "step": "assign", "lecturer": place.lecturer() })), Away::Invalid));
+            }
+            a
         }
         A::PhotoRead => {
             let id = match (reach, side) {
