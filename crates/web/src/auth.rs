@@ -259,6 +259,8 @@ async fn check_password(state: &Shared, source: IpAddr, name: &str, password: &s
     // One hash per core at a time, the others waiting their turn (the semaphore is
     // fair: first come, first answered).
     let _turn = state.hashing.acquire().await.map_err(|_| AppError::Internal("the hashing pool is closed".into()))?;
+    // Guesses queued behind others are refused once their source has failed enough.
+    throttle()?.may_check(source, Instant::now()).map_err(AppError::Throttled)?;
     let (n, p) = (name.to_owned(), password.to_owned());
     // A name that does not exist costs the same hashing as a wrong password, so that
     // timing does not tell which names exist.
@@ -277,7 +279,10 @@ async fn check_password(state: &Shared, source: IpAddr, name: &str, password: &s
             throttle()?.succeeded(source, name);
             Ok(account)
         }
-        None => Err(AppError::Store(store::Error::Field { field: "password".into(), message: "wrong name or password".into() })),
+        None => {
+            throttle()?.failed(source, Instant::now());
+            Err(AppError::Store(store::Error::Field { field: "password".into(), message: "wrong name or password".into() }))
+        }
     }
 }
 

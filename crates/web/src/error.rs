@@ -19,7 +19,7 @@ pub enum AppError {
     #[error("the form token is missing or stale: reload the page and try again")]
     Csrf,
     /// Too many failed sign-ins.
-    #[error("too many failed sign-ins for this account: try again in {0} s")]
+    #[error("too many failed sign-ins from here: try again in {0} s")]
     Throttled(u64),
     /// A request whose field is malformed before it reaches the store.
     #[error("{field}: {message}")]

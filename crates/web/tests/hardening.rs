@@ -44,6 +44,30 @@ async fn a_stranger_cannot_lock_an_owner_out_and_parallel_guesses_gain_nothing()
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_crowd_behind_one_address_signs_in_at_once() {
+    each_backend(|s| async move {
+        // Thirty clerks of one office, behind its one router.
+        let url = s.url.clone();
+        tokio::task::spawn_blocking(move || {
+            let store = store::Store::open(&url).unwrap();
+            let hash = web::hash_password(common::PASSWORD).unwrap();
+            for i in 0..30 {
+                let new = store::NewAccount { name: format!("clerk{i}"), role: domain::Role::Coordinator, scope: Some("230102".parse().unwrap()), unit: None, password_hash: hash.clone() };
+                store.add_account(&new, 0).unwrap();
+            }
+        })
+        .await
+        .unwrap();
+        let office = from(&s, "127.0.0.4");
+        let bodies: Vec<Value> = (0..30).map(|i| json!({ "name": format!("clerk{i}"), "password": common::PASSWORD })).collect();
+        let tries = bodies.iter().map(|b| office.post("/api/v1/signin", b));
+        let statuses: Vec<u16> = futures_util::future::join_all(tries).await.into_iter().map(|(s, _)| s).collect();
+        assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn every_answer_carries_the_security_headers_and_cookies_are_secure_under_https() {
     each_backend_with(&Setup { https: true, ..Setup::default() }, |s| async move {
         let anon = Client::anonymous(&s);
