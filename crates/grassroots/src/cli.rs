@@ -334,7 +334,7 @@ fn user(store: &Store, cmd: UserCmd) -> Result<()> {
             let (account, _) = store.account(&name)?;
             let token = web::new_token();
             let expires = (days > 0).then(|| now() + i64::from(days) * 86_400);
-            store.put_token(account.id, &web::token_hash(&token), store::TokenKind::Bearer, "", now(), expires)?;
+            store.put_api_token(account.id, &web::token_hash(&token), now(), expires)?;
             println!("{token}");
             Ok(())
         }

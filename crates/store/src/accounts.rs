@@ -1,4 +1,4 @@
-//! Accounts of the web application and their sign-in tokens. Passwords arrive here
+//! Accounts of the web application, their API tokens and what sign-in cookies need. Passwords arrive here
 //! already hashed (the web crate owns argon2): the store keeps what it is given.
 
 use domain::access::check_scope;
@@ -65,35 +65,6 @@ pub struct NewAccount {
     pub unit: Option<String>,
     /// The password, as an argon2 PHC string.
     pub password_hash: String,
-}
-
-/// What a token is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// A browser's sign-in cookie, paired with a form token.
-    Cookie,
-    /// An API bearer token from `grassroots user token`.
-    Bearer,
-}
-
-impl TokenKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Cookie => "cookie",
-            TokenKind::Bearer => "bearer",
-        }
-    }
-}
-
-/// A signed-in account, found by its token.
-#[derive(Debug, Clone)]
-pub struct SignedIn {
-    /// The account.
-    pub account: Account,
-    /// How it signed in.
-    pub kind: TokenKind,
-    /// The form token paired with a cookie (empty for a bearer token).
-    pub csrf: String,
 }
 
 const ACCOUNT_COLUMNS: &str = "u.id, u.name, u.role, u.scope_id, u.unit_code, u.lecturer_key";
@@ -182,43 +153,27 @@ pub(crate) fn remove(conn: &mut dyn Conn, name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub(crate) fn put_token(
-    conn: &mut dyn Conn,
-    account: i64,
-    hash: &str,
-    kind: TokenKind,
-    csrf: &str,
-    now: i64,
-    expires: Option<i64>,
-) -> Result<(), Error> {
-    // Expired cookies go whenever a new one is made: the table stays the size of the
-    // sessions actually open.
+/// Keeps an API token (by its hash); expired ones go whenever a new one is made.
+pub(crate) fn put_api_token(conn: &mut dyn Conn, account: i64, hash: &str, now: i64, expires: Option<i64>) -> Result<(), Error> {
     conn.execute("DELETE FROM auth_tokens WHERE expires IS NOT NULL AND expires < $1", &[now.into()])?;
     conn.execute(
-        "INSERT INTO auth_tokens (hash, user_id, kind, csrf, created, expires) VALUES ($1, $2, $3, $4, $5, $6)",
-        &[hash.into(), account.into(), kind.as_str().into(), csrf.into(), now.into(), expires.into()],
+        "INSERT INTO auth_tokens (hash, user_id, kind, created, expires) VALUES ($1, $2, 'bearer', $3, $4)",
+        &[hash.into(), account.into(), now.into(), expires.into()],
     )?;
     Ok(())
 }
 
-pub(crate) fn by_token(conn: &mut dyn Conn, hash: &str, now: i64) -> Result<Option<SignedIn>, Error> {
+/// The account an unexpired API token (by its hash) stands for.
+pub(crate) fn by_api_token(conn: &mut dyn Conn, hash: &str, now: i64) -> Result<Option<Account>, Error> {
     let rows = conn.query(
         &format!(
-            "SELECT {ACCOUNT_COLUMNS}, t.kind, t.csrf FROM auth_tokens t JOIN users u ON u.id = t.user_id
-             WHERE t.hash = $1 AND (t.expires IS NULL OR t.expires >= $2)"
+            "SELECT {ACCOUNT_COLUMNS} FROM auth_tokens t JOIN users u ON u.id = t.user_id
+             WHERE t.hash = $1 AND t.kind = 'bearer' AND (t.expires IS NULL OR t.expires >= $2)"
         ),
         &[hash.into(), now.into()],
     )?;
-    let Some(r) = rows.first() else { return Ok(None) };
-    let kind = if r.text(6)? == "bearer" { TokenKind::Bearer } else { TokenKind::Cookie };
-    Ok(Some(SignedIn { account: account_of(r, 0)?, kind, csrf: r.text(7)? }))
+    rows.first().map(|r| account_of(r, 0)).transpose()
 }
-
-pub(crate) fn drop_token(conn: &mut dyn Conn, hash: &str) -> Result<(), Error> {
-    conn.execute("DELETE FROM auth_tokens WHERE hash = $1", &[hash.into()])?;
-    Ok(())
-}
-
 
 /// The secret named `name`, made from `fresh` the first time it is asked for.
 pub(crate) fn secret(conn: &mut dyn Conn, name: &str, fresh: &str) -> Result<String, Error> {

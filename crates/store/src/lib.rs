@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 
-pub use accounts::{Account, NewAccount, SignedIn, TokenKind};
+pub use accounts::{Account, NewAccount};
 pub use bulletins::{BulletinFilter, BulletinInput, BulletinStatus, BulletinView, LinkedSession};
 pub use campaigns::Applied;
 pub use conn::{Campaign, CampaignEntry};
@@ -268,14 +268,14 @@ impl Store {
         self.write(|c| accounts::remove(c, name))
     }
 
-    /// Keeps a token (by the hash of its secret) for an account.
-    pub fn put_token(&self, account: i64, hash: &str, kind: TokenKind, csrf: &str, now: i64, expires: Option<i64>) -> Result<(), Error> {
-        self.write(|c| accounts::put_token(c, account, hash, kind, csrf, now, expires))
+    /// Keeps an API token (by the hash of its secret) for an account.
+    pub fn put_api_token(&self, account: i64, hash: &str, now: i64, expires: Option<i64>) -> Result<(), Error> {
+        self.write(|c| accounts::put_api_token(c, account, hash, now, expires))
     }
 
-    /// The account a token (by hash) signs in, unless it expired.
-    pub fn signed_in(&self, hash: &str, now: i64) -> Result<Option<SignedIn>, Error> {
-        self.read(|c| accounts::by_token(c, hash, now))
+    /// The account an API token (by its hash) stands for, unless it expired.
+    pub fn api_account(&self, hash: &str, now: i64) -> Result<Option<Account>, Error> {
+        self.read(|c| accounts::by_api_token(c, hash, now))
     }
 
     /// The secret named `name` (a key the web application signs its cookies with),
@@ -296,10 +296,6 @@ impl Store {
         self.write(|c| accounts::revoke_cookie(c, nonce, expires, now))
     }
 
-    /// Forgets a token: sign-out.
-    pub fn drop_token(&self, hash: &str) -> Result<(), Error> {
-        self.write(|c| accounts::drop_token(c, hash))
-    }
 }
 
 /// The four kinds of file an import reads.

@@ -31,7 +31,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use store::{Account, TokenKind};
+use store::Account;
 
 use crate::error::AppError;
 use crate::i18n::Lang;
@@ -171,8 +171,8 @@ pub(crate) async fn authenticate(State(state): State<Shared>, jar: CookieJar, re
 /// sent as one is no token.
 async fn bearer_account(state: &Shared, token: String) -> Result<Option<Viewer>, AppError> {
     let hash = token_hash(&token);
-    let found = state.system(move |s| s.signed_in(&hash, now())).await?;
-    Ok(found.filter(|f| f.kind == TokenKind::Bearer).map(|f| Viewer { account: f.account, csrf: String::new() }))
+    let found = state.system(move |s| s.api_account(&hash, now())).await?;
+    Ok(found.map(|account| Viewer { account, csrf: String::new() }))
 }
 
 /// The account of a signed sign-in cookie, with the cookie's form token.

@@ -130,7 +130,7 @@ fn seed(store: &Store, dir: &Path) {
             store.link_lecturer(name, "l-daoli").expect("link the lecturer");
         }
         if *name == "daoli" {
-            store.put_token(account.id, &web::token_hash(BEARER), store::TokenKind::Bearer, "", 0, None).expect("token");
+            store.put_api_token(account.id, &web::token_hash(BEARER), 0, None).expect("token");
         }
     }
 }
